@@ -1,0 +1,34 @@
+#include "mn_err.h"
+
+const char *mn_strerror(int err)
+{
+	switch (err) {
+	case MN_OK:
+		return "success";
+	case MN_ERR_INVALID_ARG:
+		return "invalid argument";
+	case MN_ERR_NOMEM:
+		return "out of memory";
+	case MN_ERR_FORMAT:
+		return "malformed data";
+	case MN_ERR_TRUNCATED:
+		return "data truncated";
+	case MN_ERR_TOO_LARGE:
+		return "length out of bounds";
+	case MN_ERR_IO:
+		return "input/output error";
+	case MN_ERR_NOT_FOUND:
+		return "not found";
+	case MN_ERR_CRYPTO:
+		return "cryptographic operation failed";
+	case MN_ERR_PIN_FORMAT:
+		return "PIN or password does not have the card's format";
+	case MN_ERR_UNSUPPORTED:
+		return "not supported";
+	case MN_ERR_TRAILING:
+		return "unexpected trailing data";
+	case MN_ERR_INTERNAL:
+		return "internal error";
+	}
+	return "unknown error";
+}
