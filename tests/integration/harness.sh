@@ -1,0 +1,234 @@
+# Integration test harness, sourced by tests/integration/test-*.sh.
+#
+# Each test script runs in its own mount + network namespace: a private /run (so its pcscd
+# never meets the system's) and a private loopback (so vpcd's port, which vpcd binds on every
+# address, is reachable from nowhere else). Inside: pcscd with only the vpcd reader, the
+# virtual card (tools/mynumber-sim) and OpenSC pointed at our driver through OPENSC_CONF.
+# Every wait is bounded; every process started here is killed on exit.
+
+set -u
+
+: "${MN_TOP_BUILDDIR:=$(cd "$(dirname "$0")/../.." && pwd)}"
+: "${MN_TOP_SRCDIR:=$MN_TOP_BUILDDIR}"
+: "${MN_PKCS11_MODULE:=/usr/lib/$(gcc -print-multiarch 2>/dev/null)/opensc-pkcs11.so}"
+VPCD_LIB=${MN_VPCD_LIB:-/usr/lib/pcsc/drivers/serial/libifdvpcd.so}
+
+if [ "${MN_IN_NS:-}" != 1 ]; then
+	if [ "$(id -u)" != 0 ]; then
+		echo "SKIP: integration tests need root (a private mount and network namespace for pcscd)"
+		exit 77
+	fi
+	for need in pcscd unshare pkcs11-tool pkcs15-tool openssl ip; do
+		if ! command -v "$need" >/dev/null 2>&1; then
+			echo "SKIP: $need is not installed (run tools/install-deps)"
+			exit 77
+		fi
+	done
+	if [ ! -f "$VPCD_LIB" ]; then
+		echo "SKIP: vpcd driver $VPCD_LIB missing (apt-get install vsmartcard-vpcd)"
+		exit 77
+	fi
+	MN_IN_NS=1 exec unshare --mount --net --propagation private /bin/sh "$0" "$@"
+fi
+
+SIM=$MN_TOP_BUILDDIR/tools/mynumber-sim
+APDU=$MN_TOP_BUILDDIR/tests/pcsc-apdu
+DRIVER_SO=$MN_TOP_BUILDDIR/opensc-driver/.libs/mynumber_opensc.so
+P11=$MN_PKCS11_MODULE
+
+ip link set lo up
+mount -t tmpfs -o mode=0755 tmpfs /run
+
+T=$(mktemp -d /tmp/mn-it.XXXXXX)
+export HOME=$T # OpenSC's file cache and anything else per-user stays in here
+PIDS=""
+SIM_PID=""
+PASS=0
+FAIL=0
+
+mn_cleanup()
+{
+	for p in $SIM_PID $PIDS; do
+		kill "$p" 2>/dev/null
+	done
+	wait 2>/dev/null
+	if [ "$FAIL" -gt 0 ] || [ -n "${MN_KEEP:-}" ]; then
+		echo "# logs kept in $T"
+	else
+		rm -rf "$T"
+	fi
+}
+trap mn_cleanup EXIT
+trap 'exit 130' INT TERM
+
+ok()
+{
+	PASS=$((PASS + 1))
+	echo "ok - $*"
+}
+
+not_ok()
+{
+	FAIL=$((FAIL + 1))
+	echo "not ok - $*"
+}
+
+# check DESC COMMAND...: the command must succeed; its output is in $T/out
+check()
+{
+	_desc=$1
+	shift
+	if "$@" >"$T/out" 2>&1; then
+		ok "$_desc"
+	else
+		not_ok "$_desc (exit $?)"
+		sed 's/^/#   /' "$T/out" | tail -n 20
+	fi
+}
+
+# check_fails DESC COMMAND...: the command must fail cleanly (exit 1..125: no crash)
+check_fails()
+{
+	_desc=$1
+	shift
+	"$@" >"$T/out" 2>&1
+	_rc=$?
+	if [ "$_rc" -ge 1 ] && [ "$_rc" -le 125 ]; then
+		ok "$_desc"
+	else
+		not_ok "$_desc (exit $_rc)"
+		sed 's/^/#   /' "$T/out" | tail -n 20
+	fi
+}
+
+# expect DESC PATTERN [FILE]: an extended regex must match the file (default: last output)
+expect()
+{
+	if grep -Eq -- "$2" "${3:-$T/out}"; then
+		ok "$1"
+	else
+		not_ok "$1 (no /$2/)"
+		sed 's/^/#   /' "${3:-$T/out}" | tail -n 20
+	fi
+}
+
+expect_not()
+{
+	if grep -Eq -- "$2" "${3:-$T/out}"; then
+		not_ok "$1 (found /$2/)"
+		grep -E -- "$2" "${3:-$T/out}" | sed 's/^/#   /' | head -n 5
+	else
+		ok "$1"
+	fi
+}
+
+mn_done()
+{
+	echo "$PASS passed, $FAIL failed"
+	[ "$FAIL" -eq 0 ]
+	exit $?
+}
+
+# wait_until SECONDS COMMAND...: poll every 0.1 s
+wait_until()
+{
+	_wu_n=$(($1 * 10))
+	shift
+	while [ "$_wu_n" -gt 0 ]; do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.1
+		_wu_n=$((_wu_n - 1))
+	done
+	return 1
+}
+
+mn_pcscd_start()
+{
+	mkdir -p "$T/pcsc"
+	cat >"$T/pcsc/vpcd" <<EOF
+FRIENDLYNAME "Virtual PCD"
+DEVICENAME /dev/null:0x8C7B
+LIBPATH $VPCD_LIB
+CHANNELID 0x8C7B
+EOF
+	pcscd --foreground --config "$T/pcsc" >"$T/pcscd.log" 2>&1 &
+	PIDS="$PIDS $!"
+	if ! wait_until 10 test -S /run/pcscd/pcscd.comm; then
+		echo "Bail out! pcscd did not start"
+		cat "$T/pcscd.log"
+		exit 99
+	fi
+}
+
+reader_has_card()
+{
+	opensc-tool -l 2>/dev/null | grep -Eq '^[0-9]+ +Yes +Virtual PCD'
+}
+
+reader_is_empty()
+{
+	opensc-tool -l 2>/dev/null | grep -Eq '^[0-9]+ +No +Virtual PCD 00 00'
+}
+
+# mn_card_init NAME [mynumber-sim init options]
+mn_card_init()
+{
+	_name=$1
+	shift
+	if ! "$SIM" init "$@" "$T/$_name" >"$T/$_name.init.log" 2>&1; then
+		echo "Bail out! mynumber-sim init failed"
+		cat "$T/$_name.init.log"
+		exit 99
+	fi
+	openssl x509 -in "$T/$_name/auth.pem" -pubkey -noout >"$T/$_name/auth.pub.pem"
+}
+
+# mn_card_start NAME [mynumber-sim run options]: insert the card (the APDUs go to NAME.apdu)
+mn_card_start()
+{
+	_name=$1
+	shift
+	"$SIM" run --apdu-log "$T/$_name.apdu" "$@" "$T/$_name" >>"$T/$_name.sim.log" 2>&1 &
+	SIM_PID=$!
+	if ! wait_until 15 reader_has_card; then
+		echo "Bail out! the virtual card did not appear in the reader"
+		tail -n 20 "$T/$_name.sim.log" "$T/pcscd.log"
+		exit 99
+	fi
+}
+
+# mn_card_stop: remove the card
+mn_card_stop()
+{
+	if [ -n "$SIM_PID" ]; then
+		kill "$SIM_PID" 2>/dev/null
+		wait "$SIM_PID" 2>/dev/null
+		SIM_PID=""
+	fi
+	wait_until 10 reader_is_empty
+}
+
+# mn_conf_ours [card_info=yes|no]: OpenSC with our driver, from the shipped snippet
+mn_conf_ours()
+{
+	sed -e "s|@MODULE@|$DRIVER_SO|g" -e "s|card_info = no;|card_info = ${1:-no};|" \
+		"$MN_TOP_SRCDIR/opensc-driver/mynumber-opensc.conf.in" >"$T/opensc.conf"
+	OPENSC_CONF=$T/opensc.conf
+	export OPENSC_CONF
+}
+
+# mn_conf_builtin: OpenSC with only its own jpki driver
+mn_conf_builtin()
+{
+	printf 'app default {\n\tcard_drivers = jpki;\n}\n' >"$T/opensc-jpki.conf"
+	OPENSC_CONF=$T/opensc-jpki.conf
+	export OPENSC_CONF
+}
+
+# apdu_count NAME: APDUs the card has answered so far
+apdu_count()
+{
+	grep -c '^>' "$T/$1.apdu" 2>/dev/null || echo 0
+}
+
+mn_pcscd_start
