@@ -95,8 +95,8 @@ static int mn_select_ap(struct sc_card *card, enum mn_ap ap)
 	/* Whatever the answer, the card's security status is gone now. */
 	drv->verified = 0;
 	drv->cur_fid = 0;
-	drv->chunk_len = 0;
 	drv->ap = r == SC_SUCCESS ? ap : MN_AP_NONE;
+	drv->ap_confirmed = r == SC_SUCCESS;
 	return r;
 }
 
@@ -118,27 +118,54 @@ static int mn_fid_known(enum mn_ap ap, unsigned fid)
 }
 
 /*
- * Make ap current and select fid in it. The AP is selected again whenever it may have
- * changed (new transaction without a verified PIN, card reset); a 6A82 on a file that must
- * exist means another process left a different AP selected, so it is selected once more.
+ * FIDs that other applications on the card also use (the card-info AP has 0001, 0002, 0006
+ * and 0008; the card-face and common APs 0001 and 0002): selecting one of these in the wrong
+ * application would not fail, so the AP is selected first in every new transaction.
+ */
+static int mn_fid_ambiguous(enum mn_ap ap, unsigned fid)
+{
+	if (ap != MN_AP_JPKI)
+		return 1;
+	return fid == MN_EF_SIGN_CERT || fid == MN_EF_SIGN_CA || fid == MN_EF_TOKEN_INFO ||
+	       fid == MN_EF_CERT_AVAIL;
+}
+
+/*
+ * Make sure ap is the card's current application before a command that must not land
+ * anywhere else. Another process may have selected a different AP since our last transaction;
+ * selecting the AP again clears the card's security status, so it is not done while one of
+ * our PINs is verified (a lost AP then shows up as 6A82 or 6982 and is repaired there).
+ */
+static int mn_confirm_ap(struct sc_card *card, enum mn_ap ap)
+{
+	struct mn_drv *drv = MN_DRV(card);
+
+	if (drv->ap == ap && (drv->ap_confirmed || drv->verified != 0))
+		return SC_SUCCESS;
+	return mn_select_ap(card, ap);
+}
+
+/*
+ * Make ap current and select fid in it. The AP is not selected again for FIDs that exist
+ * only in the JPKI AP: if another process left a different AP current, the card answers
+ * 6A82, and then the AP is selected and the EF once more.
  */
 static int mn_select_ef(struct sc_card *card, enum mn_ap ap, unsigned fid)
 {
 	struct mn_drv *drv = MN_DRV(card);
 	u8 id[2] = {(u8)(fid >> 8), (u8)fid};
-	int r, fresh = 0;
+	int r, fresh;
 
-	if (drv->ap != ap) {
-		r = mn_select_ap(card, ap);
+	if (drv->ap != ap || mn_fid_ambiguous(ap, fid)) {
+		r = mn_confirm_ap(card, ap);
 		LOG_TEST_RET(card->ctx, r, "SELECT application failed");
-		fresh = 1;
 	}
+	fresh = drv->ap_confirmed;
 	if (drv->cur_fid == fid && drv->cur_fid != 0)
 		return SC_SUCCESS;
-	drv->chunk_len = 0;
 	r = mn_send_select(card, 0x02, id, sizeof(id));
 	if (r == SC_ERROR_FILE_NOT_FOUND && !fresh) {
-		sc_log(card->ctx, "EF %04X not found: application changed underneath, re-selecting",
+		sc_log(card->ctx, "EF %04X not found: another application is current, re-selecting",
 		       fid);
 		r = mn_select_ap(card, ap);
 		LOG_TEST_RET(card->ctx, r, "SELECT application failed");
@@ -171,6 +198,15 @@ static int mn_read_chunk(struct sc_card *card, unsigned offset, u8 *buf, size_t 
 	if (apdu.resplen > count)
 		LOG_TEST_RET(card->ctx, SC_ERROR_WRONG_LENGTH, "card returned more than asked");
 	return (int)apdu.resplen;
+}
+
+static void mn_ef_clear(struct mn_ef *ef)
+{
+	if (ef->data != NULL) {
+		sc_mem_clear(ef->data, ef->len);
+		free(ef->data);
+	}
+	memset(ef, 0, sizeof(*ef));
 }
 
 /* ------------------------------------------------------------------ matching and init */
@@ -224,15 +260,17 @@ static int mn_match_card(struct sc_card *card)
 		return 0;
 	drv->ti = ti;
 	drv->ap = MN_AP_JPKI;
+	drv->ap_confirmed = 1;
 	drv->cur_fid = MN_EF_TOKEN_INFO;
 	card->drv_data = drv;
 	return 1;
 }
 
-static int mn_conf_cardinfo(struct sc_context *ctx)
+/* A boolean from the "card_driver mynumber { ... }" block of opensc.conf. */
+static int mn_conf_bool(struct sc_context *ctx, const char *key, int def)
 {
 	size_t i;
-	int enabled = 0;
+	int v = def;
 
 	for (i = 0; ctx->conf_blocks[i] != NULL; i++) {
 		scconf_block **blocks =
@@ -240,10 +278,10 @@ static int mn_conf_cardinfo(struct sc_context *ctx)
 		if (blocks == NULL)
 			continue;
 		if (blocks[0] != NULL)
-			enabled = scconf_get_bool(blocks[0], "card_info", enabled);
+			v = scconf_get_bool(blocks[0], key, v);
 		free(blocks);
 	}
-	return enabled;
+	return v;
 }
 
 /* A stable serial: EF 0006's, else derived from the auth certificate. */
@@ -299,7 +337,8 @@ static int mn_init(struct sc_card *card)
 	card->name = mn_token_kind_name(drv->ti.kind);
 	card->max_send_size = 255;
 	card->max_recv_size = 256;
-	drv->cardinfo_enabled = mn_conf_cardinfo(card->ctx);
+	drv->cardinfo_enabled = mn_conf_bool(card->ctx, "card_info", 0);
+	drv->ca_certs_enabled = mn_conf_bool(card->ctx, "ca_certificates", 1);
 	/* The card pads PKCS#1 v1.5 itself over the DigestInfo the host builds. */
 	_sc_card_add_rsa_alg(card, 2048, SC_ALGORITHM_RSA_PAD_PKCS1 | SC_ALGORITHM_RSA_HASH_NONE,
 	                     0);
@@ -320,6 +359,10 @@ static int mn_finish(struct sc_card *card)
 	struct mn_drv *drv = MN_DRV(card);
 
 	if (drv != NULL) {
+		size_t i;
+		for (i = 0; i < MN_EF_CACHE_SLOTS; i++)
+			mn_ef_clear(&drv->cache[i]);
+		mn_ef_clear(&drv->cur);
 		sc_mem_clear(drv, sizeof(*drv));
 		free(drv);
 	}
@@ -344,31 +387,93 @@ static struct sc_file *mn_new_file(const struct sc_path *path, unsigned fid, siz
 	return file;
 }
 
+/* The EF's content if it is held in memory (cached certificate or the EF just read). */
+static struct mn_ef *mn_ef_held(struct mn_drv *drv, enum mn_ap ap, unsigned fid)
+{
+	size_t i;
+
+	for (i = 0; i < MN_EF_CACHE_SLOTS; i++)
+		if (drv->cache[i].fid == fid && drv->cache[i].ap == ap && fid != 0)
+			return &drv->cache[i];
+	if (drv->cur.fid == fid && drv->cur.ap == ap && fid != 0)
+		return &drv->cur;
+	return NULL;
+}
+
 /*
- * Learn the size of a TLV-structured EF (certificates, card-info records) from its first
- * chunk, which is kept and served to the read that follows. The size is bounded by what a
- * 15-bit offset can address and must agree with what the card returned.
+ * Certificates the card gives to anyone, and that only the issuer can change, are kept for
+ * the card's lifetime. Not the sign certificate (behind the sign password, and personal
+ * data), not the Android auth certificate (behind the auth PIN), not card-info records.
  */
-static int mn_tlv_ef_size(struct sc_card *card, unsigned fid, size_t *size)
+static struct mn_ef *mn_ef_slot(struct mn_drv *drv, enum mn_ap ap, unsigned fid)
+{
+	size_t i;
+
+	if (ap != MN_AP_JPKI)
+		return &drv->cur;
+	if (fid == MN_EF_AUTH_CERT && drv->ti.kind == MN_TOKEN_ANDROID)
+		return &drv->cur;
+	if (fid != MN_EF_AUTH_CERT && fid != MN_EF_AUTH_CA && fid != MN_EF_SIGN_CA)
+		return &drv->cur;
+	for (i = 0; i < MN_EF_CACHE_SLOTS; i++)
+		if (drv->cache[i].fid == 0)
+			return &drv->cache[i];
+	return &drv->cur;
+}
+
+/*
+ * Read a TLV-structured EF (certificates, card-info records) whole, the size taken from its
+ * TLV header. Bounded by what a 15-bit offset can address; the card must deliver every byte.
+ */
+static int mn_read_tlv_ef(struct sc_card *card, enum mn_ap ap, unsigned fid, size_t *size)
 {
 	struct mn_drv *drv = MN_DRV(card);
+	struct mn_ef *slot;
+	u8 first[256], *data = NULL;
 	uint32_t tag;
-	size_t hl, vl;
+	size_t hl, vl, total, off;
 	int r;
 
-	r = mn_read_chunk(card, 0, drv->chunk, sizeof(drv->chunk));
+	r = mn_read_chunk(card, 0, first, sizeof(first));
 	if (r < 0)
 		return r;
-	if (mn_tlv_header(drv->chunk, (size_t)r, &tag, &hl, &vl) != 0)
+	if (mn_tlv_header(first, (size_t)r, &tag, &hl, &vl) != 0)
 		LOG_TEST_RET(card->ctx, SC_ERROR_INVALID_DATA, "EF does not start with a TLV");
 	if (vl > MN_EF_MAX_SIZE - hl)
 		LOG_TEST_RET(card->ctx, SC_ERROR_INVALID_DATA, "EF length out of range");
-	if ((size_t)r < sizeof(drv->chunk) && (size_t)r < hl + vl)
+	total = hl + vl;
+	if ((size_t)r < sizeof(first) && (size_t)r < total)
 		LOG_TEST_RET(card->ctx, SC_ERROR_INVALID_DATA, "EF shorter than its TLV length");
-	drv->chunk_len = (size_t)r;
-	drv->chunk_fid = fid;
-	*size = hl + vl;
+	data = malloc(total);
+	if (data == NULL)
+		LOG_FUNC_RETURN(card->ctx, SC_ERROR_OUT_OF_MEMORY);
+	off = (size_t)r < total ? (size_t)r : total;
+	memcpy(data, first, off);
+	while (off < total) {
+		size_t want = total - off > 256 ? 256 : total - off;
+		r = mn_read_chunk(card, (unsigned)off, data + off, want);
+		if (r == 0 || r == SC_ERROR_FILE_END_REACHED)
+			r = SC_ERROR_INVALID_DATA; /* EF ends before its TLV does */
+		if (r < 0)
+			goto err;
+		off += (size_t)r;
+	}
+	sc_mem_clear(first, sizeof(first));
+	mn_ef_clear(&drv->cur);
+	slot = mn_ef_slot(drv, ap, fid);
+	mn_ef_clear(slot);
+	slot->ap = ap;
+	slot->fid = fid;
+	slot->data = data;
+	slot->len = total;
+	*size = total;
 	return SC_SUCCESS;
+err:
+	sc_mem_clear(first, sizeof(first));
+	sc_mem_clear(data, total);
+	free(data);
+	sc_log(card->ctx, "reading EF %04X failed: %s", fid, sc_strerror(r));
+	return r;
 }
 
 static int mn_file_size(struct sc_card *card, enum mn_ap ap, unsigned fid, size_t *size, int *type)
@@ -395,7 +500,7 @@ static int mn_file_size(struct sc_card *card, enum mn_ap ap, unsigned fid, size_
 		*size = 0;
 		return SC_SUCCESS;
 	}
-	return mn_tlv_ef_size(card, fid, size);
+	return mn_read_tlv_ef(card, ap, fid, size);
 }
 
 static int mn_path_target(struct sc_card *card, const struct sc_path *path, enum mn_ap *ap,
@@ -454,18 +559,30 @@ static int mn_select_file(struct sc_card *card, const struct sc_path *path,
 		LOG_FUNC_RETURN(card->ctx, r);
 	}
 	if (fid == 0) {
-		if (drv->ap != ap || drv->verified == 0) {
-			r = mn_select_ap(card, ap);
-			LOG_TEST_RET(card->ctx, r, "SELECT application failed");
-		}
+		r = mn_confirm_ap(card, ap);
+		LOG_TEST_RET(card->ctx, r, "SELECT application failed");
 		type = SC_FILE_TYPE_DF;
 	} else {
-		r = mn_select_ef(card, ap, fid);
-		LOG_TEST_RET(card->ctx, r, "SELECT EF failed");
-		if (file_out != NULL) {
-			r = mn_file_size(card, ap, fid, &size, &type);
-			LOG_TEST_RET(card->ctx, r, "cannot learn the EF size");
+		struct mn_ef *held;
+
+		if (drv->cur.fid != fid || drv->cur.ap != ap)
+			mn_ef_clear(&drv->cur);
+		drv->sel_ap = ap;
+		drv->sel_fid = 0;
+		held = mn_ef_held(drv, ap, fid);
+		if (held != NULL) {
+			/* already read whole in this session: no APDU */
+			size = held->len;
+			type = SC_FILE_TYPE_WORKING_EF;
+		} else {
+			r = mn_select_ef(card, ap, fid);
+			LOG_TEST_RET(card->ctx, r, "SELECT EF failed");
+			if (file_out != NULL) {
+				r = mn_file_size(card, ap, fid, &size, &type);
+				LOG_TEST_RET(card->ctx, r, "cannot learn the EF size");
+			}
 		}
+		drv->sel_fid = fid;
 	}
 	if (file_out != NULL) {
 		file = mn_new_file(path, fid, size, type);
@@ -480,18 +597,24 @@ static int mn_read_binary(struct sc_card *card, unsigned int idx, u8 *buf, size_
                           unsigned long flags)
 {
 	struct mn_drv *drv = MN_DRV(card);
+	struct mn_ef *held;
 	int r;
 
 	(void)flags;
-	if (drv->cur_fid == 0)
+	if (drv->sel_fid == 0)
 		return SC_ERROR_INCORRECT_PARAMETERS;
-	if (drv->chunk_len > 0 && drv->chunk_fid == drv->cur_fid && idx < drv->chunk_len) {
-		size_t n = drv->chunk_len - idx;
-		if (n > count)
-			n = count;
-		memcpy(buf, drv->chunk + idx, n);
+	held = mn_ef_held(drv, drv->sel_ap, drv->sel_fid);
+	if (held != NULL) {
+		size_t n;
+		if (idx >= held->len)
+			return 0;
+		n = held->len - idx < count ? held->len - idx : count;
+		memcpy(buf, held->data + idx, n);
 		return (int)n;
 	}
+	r = mn_select_ef(card, drv->sel_ap, drv->sel_fid);
+	if (r < 0)
+		return r;
 	if (count > card->max_recv_size)
 		count = card->max_recv_size;
 	r = mn_read_chunk(card, idx, buf, count);
@@ -645,8 +768,9 @@ static int mn_pin_cmd(struct sc_card *card, struct sc_pin_cmd_data *data, int *t
 		if (r != SC_SUCCESS)
 			goto out;
 		len = (size_t)data->pin1.len;
-		r = mn_select_ef(card, def.ap, def.fid);
-		if (r != SC_SUCCESS)
+		/* a PIN goes only to the PIN EF of the right application */
+		if ((r = mn_confirm_ap(card, def.ap)) != SC_SUCCESS ||
+		    (r = mn_select_ef(card, def.ap, def.fid)) != SC_SUCCESS)
 			goto out;
 		r = mn_verify(card, pin, len, &t);
 		break;
@@ -662,8 +786,8 @@ static int mn_pin_cmd(struct sc_card *card, struct sc_pin_cmd_data *data, int *t
 		if (r != SC_SUCCESS)
 			goto out;
 		newlen = (size_t)data->pin2.len;
-		r = mn_select_ef(card, def.ap, def.fid);
-		if (r != SC_SUCCESS)
+		if ((r = mn_confirm_ap(card, def.ap)) != SC_SUCCESS ||
+		    (r = mn_select_ef(card, def.ap, def.fid)) != SC_SUCCESS)
 			goto out;
 		r = mn_verify(card, pin, len, &t);
 		if (r == SC_SUCCESS)
@@ -840,10 +964,9 @@ out:
 /* ------------------------------------------------------------------ transactions */
 
 /*
- * Called when this process obtains the reader lock. Another process may have selected a
- * different AP since our last transaction, so the AP is selected again before the next
- * command — unless a PIN is verified, since re-selecting would log us out; in that case
- * a lost AP shows up as 6A82 or 6982 and is repaired where it is seen.
+ * Called when this process obtains the reader lock: another process may have used the card
+ * since our last transaction, so nothing is assumed about the current EF, and the AP counts
+ * as unconfirmed until selected again (see mn_confirm_ap). A reset also loses the PINs.
  */
 static int mn_card_reader_lock_obtained(struct sc_card *card, int was_reset)
 {
@@ -852,13 +975,15 @@ static int mn_card_reader_lock_obtained(struct sc_card *card, int was_reset)
 	if (drv == NULL)
 		return SC_SUCCESS;
 	if (was_reset > 0) {
+		size_t i;
 		drv->verified = 0;
 		drv->ap = MN_AP_NONE;
-	} else if (drv->verified == 0) {
-		drv->ap = MN_AP_NONE;
+		for (i = 0; i < MN_EF_CACHE_SLOTS; i++)
+			mn_ef_clear(&drv->cache[i]);
 	}
+	drv->ap_confirmed = 0;
 	drv->cur_fid = 0;
-	drv->chunk_len = 0;
+	mn_ef_clear(&drv->cur);
 	return SC_SUCCESS;
 }
 

@@ -228,7 +228,8 @@ mn_conf_builtin()
 # apdu_count NAME: APDUs the card has answered so far
 apdu_count()
 {
-	grep -c '^>' "$T/$1.apdu" 2>/dev/null || echo 0
+	_c=$(grep -c '^>' "$T/$1.apdu" 2>/dev/null)
+	echo "${_c:-0}"
 }
 
 mn_pcscd_start
