@@ -60,6 +60,9 @@ mn_conf_ours
 run_case ours sign
 mn_conf_builtin
 run_case builtin sign
+# the built-in driver as OpenSC ships it: the system opensc.conf, every internal driver
+unset OPENSC_CONF
+run_case stock sign
 # the floor: the six APDUs a login needs, through bare PC/SC in one transaction
 floor()
 {
@@ -78,7 +81,8 @@ ratio()
 cat <<EOF2
 | path (enumerate token + auth-key signature) | APDUs | wall (ms) | APDUs vs built-in | time vs built-in |
 |---|---|---|---|---|
-| OpenSC built-in jpki driver (anchor) | $builtin_apdus | $builtin_ms | 1.00 | 1.00 |
+| OpenSC built-in jpki driver (anchor; card_drivers = jpki) | $builtin_apdus | $builtin_ms | 1.00 | 1.00 |
+| OpenSC as shipped (system opensc.conf, all internal drivers probe first) | $stock_apdus | $stock_ms | $(ratio "$stock_apdus" "$builtin_apdus") | $(ratio "$stock_ms" "$builtin_ms") |
 | mynumber driver | $ours_apdus | $ours_ms | $(ratio "$ours_apdus" "$builtin_apdus") | $(ratio "$ours_ms" "$builtin_ms") |
 | bare PC/SC, the 6 APDUs of a login (floor) | $floor_apdus | $floor_ms | $(ratio "$floor_apdus" "$builtin_apdus") | $(ratio "$floor_ms" "$builtin_ms") |
 
