@@ -15,6 +15,9 @@ expect "the auth certificate is listed" 'User Authentication Certificate'
 expect "the CA certificates are marked as authorities" 'Authority *: *yes'
 expect "the auth PIN is 4 digits" 'Auth PIN'
 cp "$T/out" "$T/dump"
+expect "PIN flags true to the card (no PUK)" 'Flags *: \[0x1A\], local, unblock-disabled, initialized' "$T/dump"
+expect "PINs are changeable objects" 'Object Flags *: \[0x03\], private, modifiable' "$T/dump"
+expect "the sign password is alphanumeric, not numeric" 'Type *: UTF-8' "$T/dump"
 
 check "opensc-tool names our driver" opensc-tool -n
 expect "card name from our driver" 'My Number Card'
