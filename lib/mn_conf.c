@@ -1,0 +1,595 @@
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "mn_conf.h"
+#include "mn_err.h"
+
+#ifndef MN_DEFAULT_PKCS11_MODULE
+#define MN_DEFAULT_PKCS11_MODULE "/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so"
+#endif
+#ifndef MN_DEFAULT_HELPER
+#define MN_DEFAULT_HELPER "/usr/libexec/mynumber/mynumber-helper"
+#endif
+#ifndef MN_LOCALEDIR
+#define MN_LOCALEDIR "/usr/share/locale"
+#endif
+
+#define CONF_MAX_SIZE (64 * 1024)
+#define CONF_MAX_LINE 1024
+#define OID_MAX_ARC   39 /* decimal digits of one arc (128-bit UUID arcs need 39) */
+
+enum conf_type {
+	T_PATH,     /* absolute path */
+	T_UINT,     /* decimal, min..max */
+	T_BOOL,     /* yes/no/true/false/1/0 */
+	T_ENUM,     /* one of choices */
+	T_OIDS,     /* comma-separated dotted OIDs */
+	T_BACKENDS, /* comma-separated from {crl, none}, none only alone */
+};
+
+struct conf_key {
+	const char *section;
+	const char *key;
+	enum conf_type type;
+	const char *def;
+	unsigned min, max;          /* T_UINT */
+	const char *const *choices; /* T_ENUM, NULL-terminated */
+	int empty_ok;               /* the value may be empty */
+};
+
+static const char *const policy_choices[] = {"require", "soft", NULL};
+
+static const struct conf_key schema[] = {
+    {.section = "", .key = "trust_anchors", .type = T_PATH, .def = "/etc/mynumber/trust-anchors"},
+    {.section = "", .key = "store", .type = T_PATH, .def = "/etc/mynumber/enrollments"},
+    {.section = "", .key = "pkcs11_module", .type = T_PATH, .def = MN_DEFAULT_PKCS11_MODULE},
+    {.section = "", .key = "opensc_conf", .type = T_PATH, .def = "", .empty_ok = 1},
+    {.section = "", .key = "card_wait", .type = T_UINT, .def = "30", .min = 0, .max = 600},
+    {.section = "", .key = "min_pin_tries", .type = T_UINT, .def = "2", .min = 1, .max = 3},
+    {.section = "", .key = "timeout", .type = T_UINT, .def = "20", .min = 1, .max = 300},
+    {.section = "", .key = "policy_oids", .type = T_OIDS, .def = "1.2.392.200149.8.5.1.3.30"},
+    {.section = "", .key = "helper", .type = T_PATH, .def = MN_DEFAULT_HELPER},
+    {.section = "", .key = "allow_phone", .type = T_BOOL, .def = "yes"},
+    {.section = "", .key = "locale_dir", .type = T_PATH, .def = MN_LOCALEDIR},
+    {.section = "revocation", .key = "backends", .type = T_BACKENDS, .def = "crl"},
+    {.section = "revocation",
+     .key = "policy",
+     .type = T_ENUM,
+     .def = "require",
+     .choices = policy_choices},
+    {.section = "revocation", .key = "crl_dir", .type = T_PATH, .def = "/var/lib/mynumber/crl"},
+    {.section = "revocation",
+     .key = "max_staleness",
+     .type = T_UINT,
+     .def = "86400",
+     .min = 0,
+     .max = 31536000},
+};
+
+#define N_KEYS (sizeof(schema) / sizeof(schema[0]))
+
+static const char *const sections[] = {"", "revocation"};
+
+#define N_SECTIONS (sizeof(sections) / sizeof(sections[0]))
+
+struct mn_conf {
+	char *val[N_KEYS]; /* NULL: not set, the default applies */
+};
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+static int find_key(const char *section, const char *key)
+{
+	size_t i;
+
+	if (section == NULL || key == NULL)
+		return -1;
+	for (i = 0; i < N_KEYS; i++)
+		if (strcmp(schema[i].section, section) == 0 && strcmp(schema[i].key, key) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* Decimal digits only, no sign, at most max; *out written on success. */
+static int parse_uint(const char *s, unsigned max, unsigned *out)
+{
+	unsigned long v = 0;
+
+	if (*s == '\0')
+		return MN_ERR_FORMAT;
+	for (; *s != '\0'; s++) {
+		if (*s < '0' || *s > '9')
+			return MN_ERR_FORMAT;
+		v = v * 10 + (unsigned long)(*s - '0');
+		if (v > max)
+			return MN_ERR_FORMAT;
+	}
+	*out = (unsigned)v;
+	return MN_OK;
+}
+
+static int parse_bool(const char *s, int *out)
+{
+	if (strcasecmp(s, "yes") == 0 || strcasecmp(s, "true") == 0 || strcmp(s, "1") == 0) {
+		*out = 1;
+		return MN_OK;
+	}
+	if (strcasecmp(s, "no") == 0 || strcasecmp(s, "false") == 0 || strcmp(s, "0") == 0) {
+		*out = 0;
+		return MN_OK;
+	}
+	return MN_ERR_FORMAT;
+}
+
+static int is_blank(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r';
+}
+
+/* The next item of a comma-separated list at *p, blanks trimmed; 0 when none is left. */
+static int next_item(const char **p, const char **item, size_t *n)
+{
+	const char *s = *p, *e;
+
+	if (s == NULL)
+		return 0;
+	e = strchr(s, ',');
+	if (e == NULL) {
+		*p = NULL;
+		e = s + strlen(s);
+	} else {
+		*p = e + 1;
+	}
+	while (s < e && is_blank(*s))
+		s++;
+	while (e > s && is_blank(e[-1]))
+		e--;
+	*item = s;
+	*n = (size_t)(e - s);
+	return 1;
+}
+
+/* A dotted OID: two or more arcs, first 0..2, second <= 39 under 0 and 1, no leading zeros. */
+static int oid_valid(const char *s, size_t n)
+{
+	size_t i = 0, start, arcs = 0;
+	unsigned first = 0, second;
+
+	while (i <= n) {
+		start = i;
+		while (i < n && s[i] >= '0' && s[i] <= '9')
+			i++;
+		if (i == start || i - start > OID_MAX_ARC || (s[start] == '0' && i - start > 1))
+			return 0;
+		if (i < n && s[i] != '.')
+			return 0;
+		if (arcs == 0) {
+			if (i - start > 1 || s[start] > '2')
+				return 0;
+			first = (unsigned)(s[start] - '0');
+		} else if (arcs == 1 && first < 2) {
+			if (i - start > 2)
+				return 0;
+			second = 0;
+			for (; start < i; start++)
+				second = second * 10 + (unsigned)(s[start] - '0');
+			if (second > 39)
+				return 0;
+		}
+		arcs++;
+		i++; /* skip the dot (or step past the end) */
+	}
+	return arcs >= 2;
+}
+
+/* Check value against k; on failure reason[] says why. */
+static int check_value(const struct conf_key *k, const char *v, char *reason, size_t rlen)
+{
+	const char *p = v, *item;
+	size_t n, count = 0;
+	unsigned u;
+	int b, crl = 0, none = 0;
+
+	if (*v == '\0') {
+		if (k->empty_ok)
+			return MN_OK;
+		snprintf(reason, rlen, "'%s' must not be empty", k->key);
+		return MN_ERR_FORMAT;
+	}
+	switch (k->type) {
+	case T_PATH:
+		if (v[0] != '/') {
+			snprintf(reason, rlen, "'%s' must be an absolute path", k->key);
+			return MN_ERR_FORMAT;
+		}
+		return MN_OK;
+	case T_UINT:
+		if (parse_uint(v, k->max, &u) != MN_OK || u < k->min) {
+			snprintf(reason, rlen, "'%s' must be an integer from %u to %u", k->key,
+			         k->min, k->max);
+			return MN_ERR_FORMAT;
+		}
+		return MN_OK;
+	case T_BOOL:
+		if (parse_bool(v, &b) != MN_OK) {
+			snprintf(reason, rlen, "'%s' must be yes, no, true, false, 1 or 0", k->key);
+			return MN_ERR_FORMAT;
+		}
+		return MN_OK;
+	case T_ENUM:
+		for (n = 0; k->choices[n] != NULL; n++)
+			if (strcmp(v, k->choices[n]) == 0)
+				return MN_OK;
+		count = (size_t)snprintf(reason, rlen, "'%s' must be one of:", k->key);
+		for (n = 0; k->choices[n] != NULL && count < rlen; n++)
+			count += (size_t)snprintf(reason + count, rlen - count, "%s %s",
+			                          n > 0 ? "," : "", k->choices[n]);
+		return MN_ERR_FORMAT;
+	case T_OIDS:
+		while (next_item(&p, &item, &n)) {
+			if (!oid_valid(item, n)) {
+				snprintf(reason, rlen, "'%s': '%.*s' is not a dotted OID", k->key,
+				         (int)(n > 64 ? 64 : n), item);
+				return MN_ERR_FORMAT;
+			}
+		}
+		return MN_OK;
+	case T_BACKENDS:
+		while (next_item(&p, &item, &n)) {
+			int *seen = NULL;
+			count++;
+			if (n == 3 && memcmp(item, "crl", 3) == 0)
+				seen = &crl;
+			else if (n == 4 && memcmp(item, "none", 4) == 0)
+				seen = &none;
+			if (seen == NULL) {
+				snprintf(reason, rlen, "'%s': unknown backend '%.*s' (crl or none)",
+				         k->key, (int)(n > 64 ? 64 : n), item);
+				return MN_ERR_FORMAT;
+			}
+			if (*seen) {
+				snprintf(reason, rlen, "'%s': backend '%.*s' listed twice", k->key,
+				         (int)n, item);
+				return MN_ERR_FORMAT;
+			}
+			*seen = 1;
+		}
+		if (none && count > 1) {
+			snprintf(reason, rlen, "'%s': 'none' must be the only backend", k->key);
+			return MN_ERR_FORMAT;
+		}
+		return MN_OK;
+	}
+	snprintf(reason, rlen, "'%s': internal error", k->key);
+	return MN_ERR_INTERNAL;
+}
+
+/* Open PATH safely and read it whole (at most CONF_MAX_SIZE bytes). */
+static int read_conf_file(const char *path, char **ret, size_t *ret_len, char *err, size_t errlen)
+{
+	struct stat st;
+	char *buf = NULL, eb[128];
+	size_t len = 0;
+	ssize_t n;
+	int fd, r;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0) {
+		int e = errno;
+		if (e == ENOENT) {
+			set_err(err, errlen, "%s: no such file", path);
+			r = MN_ERR_NOT_FOUND;
+		} else if (e == ELOOP) {
+			set_err(err, errlen, "%s: is a symbolic link (refused)", path);
+			r = MN_ERR_IO;
+		} else {
+			set_err(err, errlen, "%s: %s", path, strerror_r(e, eb, sizeof(eb)));
+			r = MN_ERR_IO;
+		}
+		goto out;
+	}
+	if (fstat(fd, &st) != 0) {
+		set_err(err, errlen, "%s: %s", path, strerror_r(errno, eb, sizeof(eb)));
+		r = MN_ERR_IO;
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		set_err(err, errlen, "%s: not a regular file (refused)", path);
+		r = MN_ERR_IO;
+		goto out;
+	}
+	if (st.st_uid != 0 && st.st_uid != geteuid()) {
+		set_err(err, errlen, "%s: owned by uid %lu, neither root nor uid %lu (refused)",
+		        path, (unsigned long)st.st_uid, (unsigned long)geteuid());
+		r = MN_ERR_IO;
+		goto out;
+	}
+	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+		set_err(err, errlen, "%s: writable by group or others (mode %04o, refused)", path,
+		        (unsigned)(st.st_mode & 07777));
+		r = MN_ERR_IO;
+		goto out;
+	}
+	if (st.st_size > CONF_MAX_SIZE) {
+		set_err(err, errlen, "%s: larger than %d KiB", path, CONF_MAX_SIZE / 1024);
+		r = MN_ERR_TOO_LARGE;
+		goto out;
+	}
+	if ((buf = malloc(CONF_MAX_SIZE + 1)) == NULL) {
+		r = MN_ERR_NOMEM;
+		goto out;
+	}
+	for (;;) {
+		n = read(fd, buf + len, CONF_MAX_SIZE + 1 - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			set_err(err, errlen, "%s: %s", path, strerror_r(errno, eb, sizeof(eb)));
+			r = MN_ERR_IO;
+			goto out;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+		if (len > CONF_MAX_SIZE) {
+			set_err(err, errlen, "%s: larger than %d KiB", path, CONF_MAX_SIZE / 1024);
+			r = MN_ERR_TOO_LARGE;
+			goto out;
+		}
+	}
+	*ret = buf;
+	*ret_len = len;
+	buf = NULL;
+	r = MN_OK;
+out:
+	free(buf);
+	if (fd >= 0)
+		close(fd);
+	return r;
+}
+
+/*
+ * One line (NUL-terminated, no newline). *section is the index of the current section;
+ * first_line[] the line each key was set on. On failure reason[] says why.
+ */
+static int parse_line(struct mn_conf *c, char *line, unsigned lineno, size_t *section,
+                      int *seen_section, unsigned *first_line, char *reason, size_t rlen)
+{
+	char *s = line, *e, *eq, *key, *val;
+	size_t i;
+	int k, r;
+
+	for (e = s; *e != '\0'; e++) {
+		unsigned char ch = (unsigned char)*e;
+		if ((ch < 0x20 && ch != '\t' && ch != '\r') || ch == 0x7F) {
+			snprintf(reason, rlen, "control character 0x%02X", ch);
+			return MN_ERR_FORMAT;
+		}
+	}
+	while (is_blank(*s))
+		s++;
+	while (e > s && is_blank(e[-1]))
+		*--e = '\0';
+	if (strchr(s, '\r') != NULL) {
+		snprintf(reason, rlen, "control character 0x0D");
+		return MN_ERR_FORMAT;
+	}
+	if (*s == '\0' || *s == '#' || *s == ';')
+		return MN_OK;
+
+	if (*s == '[') {
+		if (e[-1] != ']') {
+			snprintf(reason, rlen, "section header without closing ']'");
+			return MN_ERR_FORMAT;
+		}
+		*--e = '\0';
+		s++;
+		while (is_blank(*s))
+			s++;
+		while (e > s && is_blank(e[-1]))
+			*--e = '\0';
+		for (i = 1; i < N_SECTIONS; i++) /* the main section has no header */
+			if (strcmp(sections[i], s) == 0)
+				break;
+		if (i == N_SECTIONS) {
+			snprintf(reason, rlen, "unknown section [%.64s]", s);
+			return MN_ERR_FORMAT;
+		}
+		if (seen_section[i]) {
+			snprintf(reason, rlen, "section [%s] appears twice", s);
+			return MN_ERR_FORMAT;
+		}
+		seen_section[i] = 1;
+		*section = i;
+		return MN_OK;
+	}
+
+	if ((eq = strchr(s, '=')) == NULL) {
+		snprintf(reason, rlen, "expected 'key = value', '[section]' or a comment");
+		return MN_ERR_FORMAT;
+	}
+	key = s;
+	val = eq + 1;
+	for (e = eq; e > key && is_blank(e[-1]); e--)
+		;
+	*e = '\0';
+	while (is_blank(*val))
+		val++;
+	if (*key == '\0') {
+		snprintf(reason, rlen, "missing key before '='");
+		return MN_ERR_FORMAT;
+	}
+	if ((k = find_key(sections[*section], key)) < 0) {
+		if (*section == 0)
+			snprintf(reason, rlen, "unknown key '%.64s' in the main section", key);
+		else
+			snprintf(reason, rlen, "unknown key '%.64s' in section [%s]", key,
+			         sections[*section]);
+		return MN_ERR_FORMAT;
+	}
+	if (c->val[k] != NULL) {
+		snprintf(reason, rlen, "'%s' set twice (first on line %u)", schema[k].key,
+		         first_line[k]);
+		return MN_ERR_FORMAT;
+	}
+	if ((r = check_value(&schema[k], val, reason, rlen)) != MN_OK)
+		return r;
+	if ((c->val[k] = strdup(val)) == NULL) {
+		snprintf(reason, rlen, "out of memory");
+		return MN_ERR_NOMEM;
+	}
+	first_line[k] = lineno;
+	return MN_OK;
+}
+
+static int parse_conf(struct mn_conf *c, const char *path, const char *buf, size_t len, char *err,
+                      size_t errlen)
+{
+	char line[CONF_MAX_LINE + 1], reason[256];
+	unsigned first_line[N_KEYS], lineno = 0;
+	int seen_section[N_SECTIONS];
+	size_t pos = 0, n, section = 0;
+	const char *nl;
+	int r = MN_OK;
+
+	memset(first_line, 0, sizeof(first_line));
+	memset(seen_section, 0, sizeof(seen_section));
+	while (pos < len) {
+		lineno++;
+		nl = memchr(buf + pos, '\n', len - pos);
+		n = nl != NULL ? (size_t)(nl - (buf + pos)) : len - pos;
+		if (n > CONF_MAX_LINE) {
+			set_err(err, errlen, "%s:%u: line longer than %d bytes", path, lineno,
+			        CONF_MAX_LINE);
+			r = MN_ERR_FORMAT;
+			goto out;
+		}
+		if (memchr(buf + pos, '\0', n) != NULL) {
+			set_err(err, errlen, "%s:%u: NUL byte", path, lineno);
+			r = MN_ERR_FORMAT;
+			goto out;
+		}
+		memcpy(line, buf + pos, n);
+		line[n] = '\0';
+		pos += n + (nl != NULL);
+		r = parse_line(c, line, lineno, &section, seen_section, first_line, reason,
+		               sizeof(reason));
+		if (r != MN_OK) {
+			set_err(err, errlen, "%s:%u: %s", path, lineno, reason);
+			goto out;
+		}
+	}
+out:
+	return r;
+}
+
+int mn_conf_new(struct mn_conf **ret)
+{
+	struct mn_conf *c;
+
+	if (ret == NULL)
+		return MN_ERR_INVALID_ARG;
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return MN_ERR_NOMEM;
+	*ret = c;
+	return MN_OK;
+}
+
+void mn_conf_free(struct mn_conf **c)
+{
+	size_t i;
+
+	if (c == NULL || *c == NULL)
+		return;
+	for (i = 0; i < N_KEYS; i++)
+		free((*c)->val[i]);
+	free(*c);
+	*c = NULL;
+}
+
+int mn_conf_load(const char *path, struct mn_conf **ret, char *err, size_t errlen)
+{
+	struct mn_conf *c = NULL;
+	char *buf = NULL;
+	size_t len = 0;
+	int r;
+
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
+	if (path == NULL || ret == NULL) {
+		set_err(err, errlen, "invalid argument");
+		r = MN_ERR_INVALID_ARG;
+		goto out;
+	}
+	if ((r = read_conf_file(path, &buf, &len, err, errlen)) != MN_OK)
+		goto out;
+	if ((r = mn_conf_new(&c)) != MN_OK)
+		goto out;
+	if ((r = parse_conf(c, path, buf, len, err, errlen)) != MN_OK)
+		goto out;
+	*ret = c;
+	c = NULL;
+out:
+	if (r == MN_ERR_NOMEM)
+		set_err(err, errlen, "%s: out of memory", path != NULL ? path : "");
+	mn_conf_free(&c);
+	free(buf);
+	return r;
+}
+
+const char *mn_conf_get(const struct mn_conf *c, const char *section, const char *key)
+{
+	int k;
+
+	if (c == NULL || (k = find_key(section, key)) < 0)
+		return NULL;
+	return c->val[k] != NULL ? c->val[k] : schema[k].def;
+}
+
+int mn_conf_get_uint(const struct mn_conf *c, const char *section, const char *key, unsigned *out)
+{
+	unsigned v;
+	int k;
+
+	if (c == NULL || out == NULL || (k = find_key(section, key)) < 0 ||
+	    schema[k].type != T_UINT)
+		return MN_ERR_INVALID_ARG;
+	if (parse_uint(mn_conf_get(c, section, key), schema[k].max, &v) != MN_OK)
+		return MN_ERR_INTERNAL;
+	*out = v;
+	return MN_OK;
+}
+
+int mn_conf_get_bool(const struct mn_conf *c, const char *section, const char *key, int *out)
+{
+	int k, v;
+
+	if (c == NULL || out == NULL || (k = find_key(section, key)) < 0 ||
+	    schema[k].type != T_BOOL)
+		return MN_ERR_INVALID_ARG;
+	if (parse_bool(mn_conf_get(c, section, key), &v) != MN_OK)
+		return MN_ERR_INTERNAL;
+	*out = v;
+	return MN_OK;
+}

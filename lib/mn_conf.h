@@ -1,0 +1,63 @@
+/*
+ * mynumber.conf: a strict INI file. Lines are "# comment", "; comment", blank, "[section]"
+ * or "key = value" (blanks around key and value trimmed; no quotes, no continuation, no
+ * comment after a value). Keys before the first section header belong to the main section
+ * "". Unknown sections and keys, a key set twice, a section header repeated, lines longer
+ * than 1024 bytes, files larger than 64 KiB, NUL or other control characters and values
+ * out of their range are all errors. The file must be a regular file (not a symlink) owned
+ * by root or by the effective uid and not writable by group or others.
+ *
+ * Keys (type, default):
+ *   main section:
+ *     trust_anchors  path  /etc/mynumber/trust-anchors (a PEM file or a directory of them)
+ *     store          path  /etc/mynumber/enrollments
+ *     pkcs11_module  path  MN_DEFAULT_PKCS11_MODULE
+ *     opensc_conf    path or empty, default empty (do not set OPENSC_CONF)
+ *     card_wait      uint  30 (seconds, 0..600)
+ *     min_pin_tries  uint  2 (1..3)
+ *     timeout        uint  20 (seconds beyond the card wait and the user's typing, 1..300)
+ *     policy_oids    comma-separated dotted OIDs, 1.2.392.200149.8.5.1.3.30
+ *     helper         path  MN_DEFAULT_HELPER
+ *     allow_phone    bool  yes (yes/no/true/false/1/0, any case)
+ *     locale_dir     path  MN_LOCALEDIR
+ *   [revocation]:
+ *     backends       comma-separated from {crl, none}, "none" only alone; crl
+ *     policy         require | soft; require
+ *     crl_dir        path  /var/lib/mynumber/crl
+ *     max_staleness  uint  86400 (seconds, 0..31536000)
+ * Paths must be absolute.
+ */
+#ifndef MN_CONF_H
+#define MN_CONF_H
+
+#include <stddef.h>
+
+struct mn_conf;
+
+/*
+ * Load and validate PATH. err (may be NULL) receives "PATH:LINE: reason" (or "PATH: reason"
+ * for a problem with the whole file) on failure. Returns MN_ERR_NOT_FOUND when the file does
+ * not exist, MN_ERR_IO when it cannot be read or is not a safe regular file (symlink, wrong
+ * owner, group/other writable), MN_ERR_TOO_LARGE over 64 KiB, MN_ERR_FORMAT for any error
+ * in the content.
+ */
+int mn_conf_load(const char *path, struct mn_conf **ret, char *err, size_t errlen);
+
+/* Defaults only (no file). */
+int mn_conf_new(struct mn_conf **ret);
+
+/* Accepts NULL and *c == NULL; sets *c to NULL. */
+void mn_conf_free(struct mn_conf **c);
+
+/*
+ * Value of a known key as written (the default when not set); NULL for an unknown
+ * section/key. The main section is "". Valid until mn_conf_free.
+ */
+const char *mn_conf_get(const struct mn_conf *c, const char *section, const char *key);
+
+/* Typed getters: MN_ERR_INVALID_ARG on an unknown key or one of another type. */
+int mn_conf_get_uint(const struct mn_conf *c, const char *section, const char *key, unsigned *out);
+/* *out = 1 for yes/true/1, 0 for no/false/0. */
+int mn_conf_get_bool(const struct mn_conf *c, const char *section, const char *key, int *out);
+
+#endif

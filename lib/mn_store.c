@@ -1,0 +1,1022 @@
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "mn_b64.h"
+#include "mn_err.h"
+#include "mn_store.h"
+
+#define STORE_MAX_SIZE (64L * 1024 * 1024)
+#define N_FIELDS       11
+#define LOCK_POLL_MS   50
+
+struct mn_store {
+	struct mn_binding *b;
+	size_t n, cap;
+};
+
+/* A growing output buffer. */
+struct sbuf {
+	char *p;
+	size_t len, cap;
+};
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+static void binding_clear(struct mn_binding *b)
+{
+	free(b->spki);
+	free(b->cert);
+	b->spki = NULL;
+	b->cert = NULL;
+}
+
+static int sha256_hex(const unsigned char *d, size_t n, char out[65])
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0, i;
+
+	if (EVP_Digest(d, n, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32)
+		return MN_ERR_CRYPTO;
+	for (i = 0; i < 32; i++) {
+		out[2 * i] = hex[md[i] >> 4];
+		out[2 * i + 1] = hex[md[i] & 0x0F];
+	}
+	out[64] = '\0';
+	return MN_OK;
+}
+
+/* --------------------------------------------------------------- field checks */
+
+static int valid_user(const char *u)
+{
+	size_t i;
+
+	for (i = 0; u[i] != '\0'; i++) {
+		char c = u[i];
+		int ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		         (c >= '0' && c <= '9') || c == '_' || (i > 0 && (c == '.' || c == '-'));
+		if (!ok || i >= 32)
+			return 0;
+	}
+	return i > 0;
+}
+
+/* n hex digits exactly, upper or lower case only as asked. */
+static int valid_hex(const char *s, size_t n, int upper)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		char c = s[i];
+		if (!((c >= '0' && c <= '9') ||
+		      (upper ? (c >= 'A' && c <= 'F') : (c >= 'a' && c <= 'f'))))
+			return 0;
+	}
+	return 1;
+}
+
+static int valid_token_serial(const char *s)
+{
+	size_t i;
+
+	for (i = 0; s[i] != '\0'; i++)
+		if (i >= 16 || s[i] < 0x21 || s[i] > 0x7E)
+			return 0;
+	return strcmp(s, "-") != 0;
+}
+
+static unsigned digits(const char *s, size_t n)
+{
+	unsigned v = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		v = v * 10 + (unsigned)(s[i] - '0');
+	return v;
+}
+
+/* YYYYMMDDHHMMSSZ, a real calendar date. */
+static int valid_time(const char *s)
+{
+	static const unsigned mdays[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	unsigned y, mo, d;
+	size_t i;
+
+	if (strlen(s) != 15 || s[14] != 'Z')
+		return 0;
+	for (i = 0; i < 14; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return 0;
+	y = digits(s, 4), mo = digits(s + 4, 2), d = digits(s + 6, 2);
+	if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1])
+		return 0;
+	if (mo == 2 && d == 29 && !(y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)))
+		return 0;
+	return digits(s + 8, 2) <= 23 && digits(s + 10, 2) <= 59 && digits(s + 12, 2) <= 59;
+}
+
+static const char *kind_name(enum mn_token_kind k)
+{
+	switch (k) {
+	case MN_TOKEN_CARD:
+		return "card";
+	case MN_TOKEN_ANDROID:
+		return "android";
+	case MN_TOKEN_IPHONE:
+		return "iphone";
+	default:
+		return NULL;
+	}
+}
+
+static int kind_parse(const char *s, enum mn_token_kind *out)
+{
+	static const enum mn_token_kind kinds[] = {MN_TOKEN_CARD, MN_TOKEN_ANDROID,
+	                                           MN_TOKEN_IPHONE};
+	size_t i;
+
+	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		if (strcmp(s, kind_name(kinds[i])) == 0) {
+			*out = kinds[i];
+			return MN_OK;
+		}
+	}
+	return MN_ERR_FORMAT;
+}
+
+/* Every rule of the format for b (its id aside); *reason says which failed. */
+static int check_binding(const struct mn_binding *b, const char **reason)
+{
+	char sha[65];
+	size_t n;
+
+	if (strnlen(b->user, sizeof(b->user)) == sizeof(b->user) || !valid_user(b->user)) {
+		*reason = "bad user name";
+		return MN_ERR_FORMAT;
+	}
+	if (kind_name(b->kind) == NULL) {
+		*reason = "bad token kind";
+		return MN_ERR_FORMAT;
+	}
+	if (strnlen(b->token_serial, sizeof(b->token_serial)) == sizeof(b->token_serial) ||
+	    !valid_token_serial(b->token_serial)) {
+		*reason = "bad token serial";
+		return MN_ERR_FORMAT;
+	}
+	if (strnlen(b->not_after, sizeof(b->not_after)) == sizeof(b->not_after) ||
+	    !valid_time(b->not_after)) {
+		*reason = "bad not_after time";
+		return MN_ERR_FORMAT;
+	}
+	n = strnlen(b->serial, sizeof(b->serial));
+	if (n == 0 || n == sizeof(b->serial) || !valid_hex(b->serial, n, 1)) {
+		*reason = "bad certificate serial";
+		return MN_ERR_FORMAT;
+	}
+	n = strnlen(b->issuer, sizeof(b->issuer));
+	if (n == 0 || n == sizeof(b->issuer)) {
+		*reason = "bad issuer";
+		return MN_ERR_FORMAT;
+	}
+	if (strnlen(b->label, sizeof(b->label)) == sizeof(b->label)) {
+		*reason = "label too long";
+		return MN_ERR_FORMAT;
+	}
+	if (b->spki == NULL || b->spki_len == 0 || b->spki_len > MN_STORE_SPKI_MAX) {
+		*reason = "bad spki length";
+		return MN_ERR_FORMAT;
+	}
+	if (b->cert == NULL || b->cert_len == 0 || b->cert_len > MN_STORE_CERT_MAX) {
+		*reason = "bad certificate length";
+		return MN_ERR_FORMAT;
+	}
+	if (strnlen(b->sha256, sizeof(b->sha256)) != 64 || !valid_hex(b->sha256, 64, 0)) {
+		*reason = "bad sha256";
+		return MN_ERR_FORMAT;
+	}
+	if (sha256_hex(b->cert, b->cert_len, sha) != MN_OK) {
+		*reason = "SHA-256 failed";
+		return MN_ERR_CRYPTO;
+	}
+	if (strcmp(sha, b->sha256) != 0) {
+		*reason = "sha256 does not match the certificate";
+		return MN_ERR_FORMAT;
+	}
+	return MN_OK;
+}
+
+/* --------------------------------------------------------------- the store in memory */
+
+int mn_store_new(struct mn_store **ret)
+{
+	struct mn_store *s;
+
+	if (ret == NULL)
+		return MN_ERR_INVALID_ARG;
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return MN_ERR_NOMEM;
+	*ret = s;
+	return MN_OK;
+}
+
+void mn_store_free(struct mn_store **s)
+{
+	size_t i;
+
+	if (s == NULL || *s == NULL)
+		return;
+	for (i = 0; i < (*s)->n; i++)
+		binding_clear(&(*s)->b[i]);
+	free((*s)->b);
+	free(*s);
+	*s = NULL;
+}
+
+size_t mn_store_count(const struct mn_store *s)
+{
+	return s != NULL ? s->n : 0;
+}
+
+const struct mn_binding *mn_store_at(const struct mn_store *s, size_t i)
+{
+	if (s == NULL || i >= s->n)
+		return NULL;
+	return &s->b[i];
+}
+
+/* Append *b, taking ownership of its buffers (cleared in *b) on success. */
+static int push(struct mn_store *s, struct mn_binding *b)
+{
+	struct mn_binding *nb;
+	size_t cap;
+
+	if (s->n == s->cap) {
+		cap = s->cap == 0 ? 8 : s->cap * 2;
+		if (cap > (size_t)-1 / sizeof(*nb))
+			return MN_ERR_NOMEM;
+		if ((nb = realloc(s->b, cap * sizeof(*nb))) == NULL)
+			return MN_ERR_NOMEM;
+		s->b = nb;
+		s->cap = cap;
+	}
+	s->b[s->n++] = *b;
+	b->spki = NULL;
+	b->cert = NULL;
+	return MN_OK;
+}
+
+/* The index of a binding of user to the certificate with this digest, or -1. */
+static long find_dup(const struct mn_store *s, const char *user, const char *sha256)
+{
+	size_t i;
+
+	for (i = 0; i < s->n; i++)
+		if (strcmp(s->b[i].user, user) == 0 && strcmp(s->b[i].sha256, sha256) == 0)
+			return (long)i;
+	return -1;
+}
+
+int mn_store_add(struct mn_store *s, const struct mn_binding *b, unsigned *ret_id)
+{
+	struct mn_binding nb;
+	const char *reason = NULL;
+	unsigned max = 0;
+	size_t i;
+	int r;
+
+	if (s == NULL || b == NULL)
+		return MN_ERR_INVALID_ARG;
+	/* checked while nb still points to the caller's buffers */
+	nb = *b;
+	nb.id = 0;
+	if (nb.sha256[0] == '\0' && nb.cert != NULL && nb.cert_len > 0 &&
+	    nb.cert_len <= MN_STORE_CERT_MAX &&
+	    (r = sha256_hex(nb.cert, nb.cert_len, nb.sha256)) != MN_OK)
+		return r;
+	if ((r = check_binding(&nb, &reason)) != MN_OK)
+		return r;
+	if (find_dup(s, nb.user, nb.sha256) >= 0)
+		return MN_ERR_INVALID_ARG;
+	for (i = 0; i < s->n; i++)
+		if (s->b[i].id > max)
+			max = s->b[i].id;
+	if (max >= MN_STORE_MAX_ID)
+		return MN_ERR_TOO_LARGE;
+	nb.id = max + 1;
+	nb.spki = malloc(b->spki_len);
+	nb.cert = malloc(b->cert_len);
+	if (nb.spki == NULL || nb.cert == NULL) {
+		r = MN_ERR_NOMEM;
+		goto out;
+	}
+	memcpy(nb.spki, b->spki, b->spki_len);
+	memcpy(nb.cert, b->cert, b->cert_len);
+	if ((r = push(s, &nb)) != MN_OK)
+		goto out;
+	if (ret_id != NULL)
+		*ret_id = s->b[s->n - 1].id;
+	r = MN_OK;
+out:
+	binding_clear(&nb);
+	return r;
+}
+
+int mn_store_remove(struct mn_store *s, const char *user, unsigned id, size_t *ret_removed)
+{
+	size_t i, j = 0, removed = 0;
+
+	if (s == NULL || user == NULL)
+		return MN_ERR_INVALID_ARG;
+	for (i = 0; i < s->n; i++) {
+		if (strcmp(s->b[i].user, user) == 0 && (id == 0 || s->b[i].id == id)) {
+			binding_clear(&s->b[i]);
+			removed++;
+			continue;
+		}
+		if (j != i)
+			s->b[j] = s->b[i];
+		j++;
+	}
+	s->n = j;
+	if (removed == 0)
+		return MN_ERR_NOT_FOUND;
+	if (ret_removed != NULL)
+		*ret_removed = removed;
+	return MN_OK;
+}
+
+/* --------------------------------------------------------------- encoding */
+
+static int sbuf_reserve(struct sbuf *sb, size_t n)
+{
+	size_t cap;
+	char *p;
+
+	if (n <= sb->cap - sb->len)
+		return MN_OK;
+	if (n > (size_t)-1 / 2 - sb->len)
+		return MN_ERR_NOMEM;
+	cap = sb->cap == 0 ? 4096 : sb->cap;
+	while (cap - sb->len < n)
+		cap *= 2;
+	if ((p = realloc(sb->p, cap)) == NULL)
+		return MN_ERR_NOMEM;
+	sb->p = p;
+	sb->cap = cap;
+	return MN_OK;
+}
+
+static int sbuf_add(struct sbuf *sb, const char *s, size_t n)
+{
+	int r;
+
+	if ((r = sbuf_reserve(sb, n)) != MN_OK)
+		return r;
+	memcpy(sb->p + sb->len, s, n);
+	sb->len += n;
+	return MN_OK;
+}
+
+static int sbuf_str(struct sbuf *sb, const char *s)
+{
+	return sbuf_add(sb, s, strlen(s));
+}
+
+static int put_pct(struct sbuf *sb, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	char esc[3];
+	int r;
+
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '%' || c < 0x20 || c == 0x7F) {
+			esc[0] = '%';
+			esc[1] = hex[c >> 4];
+			esc[2] = hex[c & 0x0F];
+			r = sbuf_add(sb, esc, 3);
+		} else {
+			r = sbuf_add(sb, s, 1);
+		}
+		if (r != MN_OK)
+			return r;
+	}
+	return MN_OK;
+}
+
+static int put_b64(struct sbuf *sb, const unsigned char *d, size_t n)
+{
+	size_t need = mn_b64_encoded_len(n), w;
+	int r;
+
+	if (need == 0 || (r = sbuf_reserve(sb, need + 1)) != MN_OK)
+		return MN_ERR_NOMEM;
+	if ((r = mn_b64_encode(d, n, sb->p + sb->len, sb->cap - sb->len, &w)) != MN_OK)
+		return r;
+	sb->len += w;
+	return MN_OK;
+}
+
+static int put_binding(struct sbuf *sb, const struct mn_binding *b)
+{
+	char id[16];
+	int r;
+
+	snprintf(id, sizeof(id), "%u", b->id);
+	if ((r = sbuf_str(sb, b->user)) != MN_OK || (r = sbuf_str(sb, "\t")) != MN_OK ||
+	    (r = sbuf_str(sb, id)) != MN_OK || (r = sbuf_str(sb, "\t")) != MN_OK ||
+	    (r = sbuf_str(sb, b->sha256)) != MN_OK || (r = sbuf_str(sb, "\t")) != MN_OK ||
+	    (r = sbuf_str(sb, kind_name(b->kind))) != MN_OK || (r = sbuf_str(sb, "\t")) != MN_OK ||
+	    (r = sbuf_str(sb, b->token_serial[0] != '\0' ? b->token_serial : "-")) != MN_OK ||
+	    (r = sbuf_str(sb, "\t")) != MN_OK || (r = sbuf_str(sb, b->not_after)) != MN_OK ||
+	    (r = sbuf_str(sb, "\t")) != MN_OK || (r = sbuf_str(sb, b->serial)) != MN_OK ||
+	    (r = sbuf_str(sb, "\t")) != MN_OK || (r = put_pct(sb, b->issuer)) != MN_OK ||
+	    (r = sbuf_str(sb, "\t")) != MN_OK)
+		return r;
+	if (b->label[0] == '\0')
+		r = sbuf_str(sb, "-");
+	else if (strcmp(b->label, "-") == 0)
+		r = sbuf_str(sb, "%2D");
+	else
+		r = put_pct(sb, b->label);
+	if (r != MN_OK || (r = sbuf_str(sb, "\t")) != MN_OK ||
+	    (r = put_b64(sb, b->spki, b->spki_len)) != MN_OK || (r = sbuf_str(sb, "\t")) != MN_OK ||
+	    (r = put_b64(sb, b->cert, b->cert_len)) != MN_OK || (r = sbuf_str(sb, "\n")) != MN_OK)
+		return r;
+	return MN_OK;
+}
+
+/* --------------------------------------------------------------- decoding */
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/* Percent-decode the NUL-terminated in into out (capacity cap, NUL included). */
+static int get_pct(const char *in, char *out, size_t cap)
+{
+	size_t o = 0;
+	int hi, lo;
+
+	for (; *in != '\0'; in++) {
+		unsigned char c = (unsigned char)*in;
+		if (c < 0x20 || c == 0x7F)
+			return MN_ERR_FORMAT;
+		if (c == '%') {
+			if ((hi = hexval(in[1])) < 0 || (lo = hexval(in[2])) < 0)
+				return MN_ERR_FORMAT;
+			c = (unsigned char)(hi << 4 | lo);
+			if (c == 0)
+				return MN_ERR_FORMAT;
+			in += 2;
+		}
+		if (o + 1 >= cap)
+			return MN_ERR_TOO_LARGE;
+		out[o++] = (char)c;
+	}
+	out[o] = '\0';
+	return MN_OK;
+}
+
+/* Decode a base64 field of at most max bytes into a new buffer. */
+static int get_b64(const char *in, size_t max, unsigned char **ret, size_t *ret_len)
+{
+	size_t n = strlen(in), len = 0;
+	unsigned char *p;
+	int r;
+
+	if (n == 0 || n > mn_b64_encoded_len(max))
+		return MN_ERR_TOO_LARGE;
+	if ((p = malloc(n / 4 * 3)) == NULL)
+		return MN_ERR_NOMEM;
+	if ((r = mn_b64_decode(in, n, p, n / 4 * 3, &len)) != MN_OK || len == 0 || len > max) {
+		free(p);
+		return r != MN_OK ? r : MN_ERR_TOO_LARGE;
+	}
+	*ret = p;
+	*ret_len = len;
+	return MN_OK;
+}
+
+/* A decimal id 1..MN_STORE_MAX_ID without leading zeros. */
+static int get_id(const char *s, unsigned *out)
+{
+	unsigned long v = 0;
+	size_t i;
+
+	if (s[0] < '1' || s[0] > '9')
+		return MN_ERR_FORMAT;
+	for (i = 0; s[i] != '\0'; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return MN_ERR_FORMAT;
+		v = v * 10 + (unsigned long)(s[i] - '0');
+		if (v > MN_STORE_MAX_ID)
+			return MN_ERR_FORMAT;
+	}
+	*out = (unsigned)v;
+	return MN_OK;
+}
+
+/* Copy a plain field of at most cap - 1 bytes. */
+static int get_str(const char *in, char *out, size_t cap)
+{
+	size_t n = strlen(in);
+
+	if (n >= cap)
+		return MN_ERR_FORMAT;
+	memcpy(out, in, n + 1);
+	return MN_OK;
+}
+
+/*
+ * Parse one binding line (NUL-terminated, modified in place) into *out, which owns its
+ * buffers on success. *reason says what is wrong on failure.
+ */
+static int parse_binding(char *line, struct mn_binding *out, const char **reason)
+{
+	struct mn_binding b;
+	char *f[N_FIELDS], *p;
+	size_t nf = 0;
+	int r;
+
+	memset(&b, 0, sizeof(b));
+	for (p = line;; p++) {
+		if (nf == N_FIELDS) {
+			*reason = "more than 11 fields";
+			r = MN_ERR_FORMAT;
+			goto out;
+		}
+		f[nf++] = p;
+		if ((p = strchr(p, '\t')) == NULL)
+			break;
+		*p = '\0';
+	}
+	if (nf != N_FIELDS) {
+		*reason = "fewer than 11 fields";
+		r = MN_ERR_FORMAT;
+		goto out;
+	}
+	r = MN_ERR_FORMAT;
+	if (get_str(f[0], b.user, sizeof(b.user)) != MN_OK || !valid_user(b.user)) {
+		*reason = "bad user name";
+		goto out;
+	}
+	if (get_id(f[1], &b.id) != MN_OK) {
+		*reason = "bad id";
+		goto out;
+	}
+	if (strlen(f[2]) != 64 || !valid_hex(f[2], 64, 0)) {
+		*reason = "bad sha256";
+		goto out;
+	}
+	memcpy(b.sha256, f[2], 65);
+	if (kind_parse(f[3], &b.kind) != MN_OK) {
+		*reason = "bad token kind";
+		goto out;
+	}
+	if (strcmp(f[4], "-") != 0 &&
+	    (get_str(f[4], b.token_serial, sizeof(b.token_serial)) != MN_OK ||
+	     !valid_token_serial(b.token_serial) || b.token_serial[0] == '\0')) {
+		*reason = "bad token serial";
+		goto out;
+	}
+	if (get_str(f[5], b.not_after, sizeof(b.not_after)) != MN_OK || !valid_time(b.not_after)) {
+		*reason = "bad not_after time";
+		goto out;
+	}
+	if (get_str(f[6], b.serial, sizeof(b.serial)) != MN_OK || b.serial[0] == '\0' ||
+	    !valid_hex(b.serial, strlen(b.serial), 1)) {
+		*reason = "bad certificate serial";
+		goto out;
+	}
+	if (get_pct(f[7], b.issuer, sizeof(b.issuer)) != MN_OK || b.issuer[0] == '\0') {
+		*reason = "bad issuer";
+		goto out;
+	}
+	if (strcmp(f[8], "-") != 0 &&
+	    (get_pct(f[8], b.label, sizeof(b.label)) != MN_OK || b.label[0] == '\0')) {
+		*reason = "bad label";
+		goto out;
+	}
+	if ((r = get_b64(f[9], MN_STORE_SPKI_MAX, &b.spki, &b.spki_len)) != MN_OK) {
+		*reason = r == MN_ERR_NOMEM ? "out of memory" : "bad spki (base64)";
+		goto out;
+	}
+	if ((r = get_b64(f[10], MN_STORE_CERT_MAX, &b.cert, &b.cert_len)) != MN_OK) {
+		*reason = r == MN_ERR_NOMEM ? "out of memory" : "bad certificate (base64)";
+		goto out;
+	}
+	if ((r = check_binding(&b, reason)) != MN_OK)
+		goto out;
+	*out = b;
+	memset(&b, 0, sizeof(b));
+	r = MN_OK;
+out:
+	if (r != MN_OK && r != MN_ERR_NOMEM && r != MN_ERR_CRYPTO)
+		r = MN_ERR_FORMAT;
+	binding_clear(&b);
+	return r;
+}
+
+/*
+ * Open and read the store file. *ret = NULL with MN_OK when it does not exist. The file
+ * must be a regular file owned by root or the euid with no group/other permission.
+ */
+static int read_store_file(const char *path, char **ret, size_t *ret_len, char *err, size_t errlen)
+{
+	struct stat st;
+	char *buf = NULL, eb[128];
+	size_t len = 0, cap;
+	ssize_t n;
+	int fd, r;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0) {
+		if (errno == ENOENT) {
+			*ret = NULL;
+			*ret_len = 0;
+			r = MN_OK;
+		} else if (errno == ELOOP) {
+			set_err(err, errlen, "%s: is a symbolic link (refused)", path);
+			r = MN_ERR_IO;
+		} else {
+			set_err(err, errlen, "%s: %s", path, strerror_r(errno, eb, sizeof(eb)));
+			r = MN_ERR_IO;
+		}
+		goto out;
+	}
+	if (fstat(fd, &st) != 0) {
+		set_err(err, errlen, "%s: %s", path, strerror_r(errno, eb, sizeof(eb)));
+		r = MN_ERR_IO;
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		set_err(err, errlen, "%s: not a regular file (refused)", path);
+		r = MN_ERR_IO;
+		goto out;
+	}
+	if (st.st_uid != 0 && st.st_uid != geteuid()) {
+		set_err(err, errlen, "%s: owned by uid %lu, neither root nor uid %lu (refused)",
+		        path, (unsigned long)st.st_uid, (unsigned long)geteuid());
+		r = MN_ERR_IO;
+		goto out;
+	}
+	if (st.st_mode & 077) {
+		set_err(err, errlen, "%s: accessible by group or others (mode %04o, refused)", path,
+		        (unsigned)(st.st_mode & 07777));
+		r = MN_ERR_IO;
+		goto out;
+	}
+	if (st.st_size < 0 || st.st_size > STORE_MAX_SIZE) {
+		set_err(err, errlen, "%s: larger than %ld MiB", path, STORE_MAX_SIZE >> 20);
+		r = MN_ERR_TOO_LARGE;
+		goto out;
+	}
+	cap = (size_t)st.st_size + 1; /* one more to notice a file that grows */
+	if ((buf = malloc(cap)) == NULL) {
+		r = MN_ERR_NOMEM;
+		goto out;
+	}
+	while (len < cap) {
+		n = read(fd, buf + len, cap - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			set_err(err, errlen, "%s: %s", path, strerror_r(errno, eb, sizeof(eb)));
+			r = MN_ERR_IO;
+			goto out;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	if (len != (size_t)st.st_size) {
+		set_err(err, errlen, "%s: changed while being read", path);
+		r = MN_ERR_IO;
+		goto out;
+	}
+	*ret = buf;
+	*ret_len = len;
+	buf = NULL;
+	r = MN_OK;
+out:
+	free(buf);
+	if (fd >= 0)
+		close(fd);
+	return r;
+}
+
+/* Parse the whole file buf[0..len) (modified in place) into the empty store s. */
+static int parse_store(struct mn_store *s, const char *path, char *buf, size_t len, char *err,
+                       size_t errlen)
+{
+	static const char version_prefix[] = "# mynumber enrollment store v";
+	struct mn_binding b;
+	const char *reason = "missing header";
+	char *line, *nl;
+	size_t pos = 0, n, i;
+	unsigned lineno = 1;
+	int r = MN_ERR_FORMAT;
+
+	memset(&b, 0, sizeof(b));
+	if (len == 0)
+		goto out;
+	for (lineno = 1; pos < len; lineno++) {
+		r = MN_ERR_FORMAT;
+		line = buf + pos;
+		if ((nl = memchr(line, '\n', len - pos)) == NULL) {
+			reason = "last line not terminated by a newline";
+			goto out;
+		}
+		n = (size_t)(nl - line);
+		*nl = '\0';
+		pos += n + 1;
+		if (memchr(line, '\0', n) != NULL) {
+			reason = "NUL byte";
+			goto out;
+		}
+		if (lineno == 1) {
+			if (strcmp(line, MN_STORE_HEADER) == 0)
+				continue;
+			i = sizeof(version_prefix) - 1;
+			if (strncmp(line, version_prefix, i) == 0 && line[i] != '\0' &&
+			    strspn(line + i, "0123456789") == strlen(line + i))
+				reason = "unsupported store version";
+			goto out;
+		}
+		if (n == 0) {
+			reason = "empty line";
+			goto out;
+		}
+		if ((r = parse_binding(line, &b, &reason)) != MN_OK)
+			goto out;
+		r = MN_ERR_FORMAT;
+		for (i = 0; i < s->n; i++) {
+			if (s->b[i].id == b.id) {
+				reason = "id used twice";
+				goto out;
+			}
+		}
+		if (find_dup(s, b.user, b.sha256) >= 0) {
+			reason = "user bound twice to the same certificate";
+			goto out;
+		}
+		if ((r = push(s, &b)) != MN_OK) {
+			reason = "out of memory";
+			goto out;
+		}
+	}
+	r = MN_OK;
+out:
+	if (r != MN_OK)
+		set_err(err, errlen, "%s:%u: %s", path, lineno, reason);
+	binding_clear(&b);
+	return r;
+}
+
+int mn_store_load(const char *path, struct mn_store **ret, char *err, size_t errlen)
+{
+	struct mn_store *s = NULL;
+	char *buf = NULL;
+	size_t len = 0;
+	int r;
+
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
+	if (path == NULL || ret == NULL) {
+		r = MN_ERR_INVALID_ARG;
+		goto out;
+	}
+	if ((r = read_store_file(path, &buf, &len, err, errlen)) != MN_OK)
+		goto out;
+	if ((r = mn_store_new(&s)) != MN_OK) {
+		set_err(err, errlen, "%s: out of memory", path);
+		goto out;
+	}
+	/* no file (buf == NULL): an empty store */
+	if (buf != NULL && (r = parse_store(s, path, buf, len, err, errlen)) != MN_OK)
+		goto out;
+	*ret = s;
+	s = NULL;
+	r = MN_OK;
+out:
+	mn_store_free(&s);
+	free(buf);
+	return r;
+}
+
+/* --------------------------------------------------------------- saving */
+
+static int write_all(int fd, const char *p, size_t n)
+{
+	ssize_t w;
+
+	while (n > 0) {
+		w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+int mn_store_save(const struct mn_store *s, const char *path, char *err, size_t errlen)
+{
+	struct sbuf sb = {NULL, 0, 0};
+	char *tmp = NULL, *dir = NULL, *slash, eb[128];
+	int fd = -1, dfd = -1, created = 0, renamed = 0, r;
+	size_t i;
+
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
+	if (s == NULL || path == NULL || path[0] == '\0') {
+		r = MN_ERR_INVALID_ARG;
+		goto out;
+	}
+	if ((r = sbuf_str(&sb, MN_STORE_HEADER "\n")) != MN_OK)
+		goto out;
+	for (i = 0; i < s->n; i++)
+		if ((r = put_binding(&sb, &s->b[i])) != MN_OK)
+			goto out;
+
+	if ((tmp = malloc(strlen(path) + 8)) == NULL || (dir = strdup(path)) == NULL) {
+		r = MN_ERR_NOMEM;
+		goto out;
+	}
+	snprintf(tmp, strlen(path) + 8, "%s.XXXXXX", path);
+	if ((slash = strrchr(dir, '/')) == NULL)
+		strcpy(dir, ".");
+	else if (slash == dir)
+		dir[1] = '\0';
+	else
+		*slash = '\0';
+
+	if ((fd = mkostemp(tmp, O_CLOEXEC)) < 0) {
+		set_err(err, errlen, "%s: cannot create a temporary file: %s", path,
+		        strerror_r(errno, eb, sizeof(eb)));
+		r = MN_ERR_IO;
+		goto out;
+	}
+	created = 1;
+	if (fchmod(fd, 0600) != 0 || write_all(fd, sb.p, sb.len) != 0 || fsync(fd) != 0) {
+		set_err(err, errlen, "%s: cannot write %s: %s", path, tmp,
+		        strerror_r(errno, eb, sizeof(eb)));
+		r = MN_ERR_IO;
+		goto out;
+	}
+	r = close(fd);
+	fd = -1;
+	if (r != 0) {
+		set_err(err, errlen, "%s: cannot write %s: %s", path, tmp,
+		        strerror_r(errno, eb, sizeof(eb)));
+		r = MN_ERR_IO;
+		goto out;
+	}
+	if (rename(tmp, path) != 0) {
+		set_err(err, errlen, "%s: cannot replace: %s", path,
+		        strerror_r(errno, eb, sizeof(eb)));
+		r = MN_ERR_IO;
+		goto out;
+	}
+	renamed = 1;
+	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 || fsync(dfd) != 0) {
+		set_err(err, errlen, "%s: saved, but cannot sync the directory %s: %s", path, dir,
+		        strerror_r(errno, eb, sizeof(eb)));
+		r = MN_ERR_IO;
+		goto out;
+	}
+	r = MN_OK;
+out:
+	if (r == MN_ERR_NOMEM)
+		set_err(err, errlen, "%s: out of memory", path);
+	if (fd >= 0)
+		close(fd);
+	if (created && !renamed)
+		unlink(tmp);
+	if (dfd >= 0)
+		close(dfd);
+	free(tmp);
+	free(dir);
+	free(sb.p);
+	return r;
+}
+
+/* --------------------------------------------------------------- locking */
+
+static long elapsed_ms(const struct timespec *start)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (long)(now.tv_sec - start->tv_sec) * 1000 + (now.tv_nsec - start->tv_nsec) / 1000000;
+}
+
+int mn_store_lock_wait(const char *path, unsigned wait_ms, int *ret_fd, char *err, size_t errlen)
+{
+	const struct timespec nap = {0, LOCK_POLL_MS * 1000000L};
+	struct timespec start;
+	struct stat st;
+	char *lp = NULL, eb[128];
+	size_t n;
+	int fd = -1, r;
+
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
+	if (path == NULL || ret_fd == NULL) {
+		r = MN_ERR_INVALID_ARG;
+		goto out;
+	}
+	n = strlen(path) + 6;
+	if ((lp = malloc(n)) == NULL) {
+		r = MN_ERR_NOMEM;
+		goto out;
+	}
+	snprintf(lp, n, "%s.lock", path);
+	fd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK, 0600);
+	if (fd < 0) {
+		set_err(err, errlen, "%s: %s", lp, strerror_r(errno, eb, sizeof(eb)));
+		r = MN_ERR_IO;
+		goto out;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		set_err(err, errlen, "%s: not a regular file (refused)", lp);
+		r = MN_ERR_IO;
+		goto out;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;) {
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+			break;
+		if (errno == EINTR)
+			continue;
+		if (errno != EWOULDBLOCK) {
+			set_err(err, errlen, "%s: %s", lp, strerror_r(errno, eb, sizeof(eb)));
+			r = MN_ERR_IO;
+			goto out;
+		}
+		if (elapsed_ms(&start) >= (long)wait_ms) {
+			set_err(err, errlen, "%s: held by another process (waited %u ms)", lp,
+			        wait_ms);
+			r = MN_ERR_TIMEOUT;
+			goto out;
+		}
+		nanosleep(&nap, NULL);
+	}
+	*ret_fd = fd;
+	fd = -1;
+	r = MN_OK;
+out:
+	if (fd >= 0)
+		close(fd);
+	free(lp);
+	return r;
+}
+
+int mn_store_lock(const char *path, int *ret_fd, char *err, size_t errlen)
+{
+	return mn_store_lock_wait(path, MN_STORE_LOCK_WAIT_MS, ret_fd, err, errlen);
+}
+
+void mn_store_unlock(int *fd)
+{
+	if (fd == NULL || *fd < 0)
+		return;
+	flock(*fd, LOCK_UN);
+	close(*fd);
+	*fd = -1;
+}

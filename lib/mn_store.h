@@ -1,0 +1,126 @@
+/*
+ * The enrollment store: binds local users to the certificates of their My Number JPKI
+ * user-authentication keys (card or smartphone).
+ *
+ * File format (v1). A text file, owned by root (or the effective uid), mode 0600, replaced
+ * atomically (temporary file in the same directory, fsync, rename, fsync of the directory)
+ * while PATH.lock is held with flock(LOCK_EX). The first line is exactly
+ *
+ *     # mynumber enrollment store v1
+ *
+ * and every other line, each ending in LF, is one binding of 11 fields separated by TABs:
+ *
+ *     user id sha256 kind token_serial not_after serial issuer label spki cert
+ *
+ *   user          1..32 of [A-Za-z0-9_.-], not starting with '.' or '-'
+ *   id            decimal 1..2147483647 without leading zeros, unique in the store
+ *   sha256        64 lower-case hex digits: SHA-256 of the certificate DER (checked)
+ *   kind          card | android | iphone
+ *   token_serial  1..16 printable ASCII characters other than space, or "-" when empty
+ *                 (so a serial cannot be "-" itself)
+ *   not_after     YYYYMMDDHHMMSSZ (UTC), a valid date and time
+ *   serial        the certificate serial number, 1..40 upper-case hex digits
+ *   issuer        the issuer DN as text, percent-encoded, 1..512 bytes decoded
+ *   label         free text, percent-encoded, 0..64 bytes decoded; "-" when empty
+ *   spki          base64 (standard alphabet, padded, canonical) of the
+ *                 SubjectPublicKeyInfo DER, 1..2048 bytes decoded
+ *   cert          base64 of the certificate DER, 1..8192 bytes decoded
+ *
+ * Percent-encoding: '%', TAB, LF, CR, bytes below 0x20 and 0x7F are written %XX (upper-case
+ * hex); a label that is exactly "-" is written %2D. Decoding accepts %XX in either case for
+ * any byte except NUL. Other bytes (UTF-8 included) are written as they are.
+ *
+ * No empty lines, no further comments, no CR; anything else is a corrupt store. A missing
+ * file is an empty store.
+ */
+#ifndef MN_STORE_H
+#define MN_STORE_H
+
+#include <stddef.h>
+
+#include "mn_tokeninfo.h"
+
+#define MN_STORE_HEADER       "# mynumber enrollment store v1"
+#define MN_STORE_MAX_ID       2147483647u
+#define MN_STORE_SPKI_MAX     2048
+#define MN_STORE_CERT_MAX     8192
+#define MN_STORE_LOCK_WAIT_MS 10000
+
+struct mn_binding {
+	char user[33];
+	unsigned id;
+	char sha256[65];         /* lower-case hex */
+	enum mn_token_kind kind; /* MN_TOKEN_CARD, MN_TOKEN_ANDROID or MN_TOKEN_IPHONE */
+	char token_serial[17];   /* "" when unknown */
+	char not_after[16];      /* YYYYMMDDHHMMSSZ */
+	char serial[41];         /* upper-case hex */
+	char issuer[513];
+	char label[65];
+	unsigned char *spki; /* owned by the store when the binding is in one */
+	size_t spki_len;
+	unsigned char *cert;
+	size_t cert_len;
+};
+
+struct mn_store;
+
+/*
+ * Load PATH. A missing file is an empty store. A file that is not a regular file (symlinks
+ * are refused), not owned by root or the euid, or has any group/other permission bit is
+ * refused with MN_ERR_IO, as are read errors; a file over 64 MiB is MN_ERR_TOO_LARGE; a
+ * corrupt line is MN_ERR_FORMAT with "PATH:LINE: reason" in err (may be NULL).
+ */
+int mn_store_load(const char *path, struct mn_store **ret, char *err, size_t errlen);
+
+/* An empty store. */
+int mn_store_new(struct mn_store **ret);
+
+/* Accepts NULL and *s == NULL; sets *s to NULL. */
+void mn_store_free(struct mn_store **s);
+
+size_t mn_store_count(const struct mn_store *s);
+
+/*
+ * The i-th binding in file order (NULL when out of range). Valid until the store is
+ * changed or freed.
+ */
+const struct mn_binding *mn_store_at(const struct mn_store *s, size_t i);
+
+/*
+ * Add a copy of *b (b->id is ignored) with the next id: one more than the highest in the
+ * store, 1 for an empty one. b->sha256 may be "", else it must equal SHA-256(cert).
+ * Returns MN_ERR_FORMAT when a field is invalid (see the format above), MN_ERR_INVALID_ARG
+ * for a duplicate (the same user and certificate already bound), MN_ERR_TOO_LARGE when no
+ * id is left. *ret_id (may be NULL) receives the id.
+ */
+int mn_store_add(struct mn_store *s, const struct mn_binding *b, unsigned *ret_id);
+
+/*
+ * Remove user's binding with this id, or all of user's bindings when id is 0.
+ * MN_ERR_NOT_FOUND when nothing matched. *ret_removed (may be NULL) receives the count.
+ */
+int mn_store_remove(struct mn_store *s, const char *user, unsigned id, size_t *ret_removed);
+
+/*
+ * Write the store to PATH atomically: a temporary file PATH.XXXXXX in the same directory
+ * (mode 0600), write, fsync, rename over PATH, fsync the directory. On failure before the
+ * rename, PATH is untouched and the temporary file removed; MN_ERR_IO with the reason in
+ * err. If only the final fsync of the directory fails, PATH holds the new store but
+ * MN_ERR_IO is still returned. Take mn_store_lock around load/modify/save.
+ */
+int mn_store_save(const struct mn_store *s, const char *path, char *err, size_t errlen);
+
+/*
+ * Take an exclusive flock on PATH.lock (created with mode 0600 if needed), retrying every
+ * 50 ms for at most MN_STORE_LOCK_WAIT_MS. MN_ERR_TIMEOUT when still held by someone else,
+ * MN_ERR_IO when the lock file cannot be opened. *ret_fd receives the descriptor.
+ */
+int mn_store_lock(const char *path, int *ret_fd, char *err, size_t errlen);
+
+/* mn_store_lock with a wait of wait_ms milliseconds (0: a single attempt). */
+int mn_store_lock_wait(const char *path, unsigned wait_ms, int *ret_fd, char *err, size_t errlen);
+
+/* Release and close; accepts NULL and *fd < 0; sets *fd to -1. */
+void mn_store_unlock(int *fd);
+
+#endif
