@@ -8,6 +8,7 @@
  * sim_jpki.c      JPKI AP files and COMPUTE SIGNATURE
  * sim_cardinfo.c  券面事項入力補助AP files
  * sim_vpcd.c      the vpcd TCP protocol, fault injection, APDU log
+ * sim_crl.c       "crl": test CRLs issued by a card directory's CA
  */
 #ifndef MN_SIM_H
 #define MN_SIM_H
@@ -191,6 +192,25 @@ struct sim_init_opts {
 };
 
 int sim_init(const char *dir, const struct sim_init_opts *opts);
+
+/* ---------------------------------------------------------------- sim_crl.c */
+#define SIM_CRL_MAX_REVOKE  64
+#define SIM_CRL_MAX_ENTRIES 10000000L
+
+struct sim_crl_opts {
+	const char *revoke[SIM_CRL_MAX_REVOKE]; /* hex serials, or "self": DIR's leaf of the CA */
+	size_t n_revoke;
+	long entries; /* random 8-byte serials added */
+	long crl_number;
+	long this_update_days; /* relative to now */
+	long next_update_days;
+	int ca;                 /* 0 auth, 1 sign */
+	const char *signer_dir; /* sign with this directory's CA (NULL: DIR's) */
+	int der;                /* DER instead of PEM */
+};
+
+/* Write a v2 CRL (sha256WithRSA, CRL number, AKI, reason keyCompromise, date now-1h) to out. */
+int sim_crl(const char *dir, const char *out, const struct sim_crl_opts *opts);
 
 /* ---------------------------------------------------------------- sim_vpcd.c */
 #define SIM_MAX_FAULTS 16

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +32,10 @@ static const char usage_text[] =
     "      --state DIR (DIR/state)  --profile P (override card.conf)\n"
     "      --drop-after N  --delay-ms N  --fault INS=SW (repeatable)\n"
     "      --apdu-log FILE  --connect-timeout S (10)  -v\n"
+    "  mynumber-sim crl [options] DIR OUT  write a test CRL issued by DIR's CA\n"
+    "      --revoke HEX|self (repeatable)   --entries N (random 8-byte serials)\n"
+    "      --crl-number N (1)  --this-update-days D (-1)  --next-update-days D (7)\n"
+    "      --ca auth|sign (auth)  --signer-dir OTHERDIR  --der (default PEM)\n"
     "  mynumber-sim --help | --version\n";
 
 static void on_signal(int sig)
@@ -187,6 +192,75 @@ static int cmd_init(int argc, char **argv)
 	return 0;
 }
 
+static int cmd_crl(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+	    {"revoke", required_argument, NULL, 'r'},
+	    {"entries", required_argument, NULL, 'e'},
+	    {"crl-number", required_argument, NULL, 'n'},
+	    {"this-update-days", required_argument, NULL, 't'},
+	    {"next-update-days", required_argument, NULL, 'x'},
+	    {"ca", required_argument, NULL, 'c'},
+	    {"signer-dir", required_argument, NULL, 's'},
+	    {"der", no_argument, NULL, 'd'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	struct sim_crl_opts o = {.crl_number = 1, .this_update_days = -1, .next_update_days = 7};
+	int ch;
+
+	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'r':
+			if (o.n_revoke == SIM_CRL_MAX_REVOKE)
+				return usage_error("too many serials", "--revoke");
+			if (strcmp(optarg, "self") != 0 && check_serial(optarg) != MN_OK)
+				return usage_error("must be self or 1-40 hex digits, not all zero",
+				                   "--revoke");
+			o.revoke[o.n_revoke++] = optarg;
+			break;
+		case 'e':
+			if (parse_long(optarg, 0, SIM_CRL_MAX_ENTRIES, &o.entries) != MN_OK)
+				return usage_error("must be 0-10000000", "--entries");
+			break;
+		case 'n':
+			if (parse_long(optarg, 0, LONG_MAX, &o.crl_number) != MN_OK)
+				return usage_error("must be a non-negative number", "--crl-number");
+			break;
+		case 't':
+		case 'x':
+			if (parse_long(optarg, -36500, 36500,
+			               ch == 't' ? &o.this_update_days : &o.next_update_days) != 0)
+				return usage_error("must be -36500..36500 days",
+				                   ch == 't' ? "--this-update-days"
+				                             : "--next-update-days");
+			break;
+		case 'c':
+			if (strcmp(optarg, "auth") != 0 && strcmp(optarg, "sign") != 0)
+				return usage_error("not auth or sign", "--ca");
+			o.ca = strcmp(optarg, "sign") == 0;
+			break;
+		case 's':
+			o.signer_dir = optarg;
+			break;
+		case 'd':
+			o.der = 1;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			return 0;
+		default:
+			return usage_error("bad option", "crl");
+		}
+	}
+	if (optind != argc - 2)
+		return usage_error("needs DIR and OUT", "crl");
+	if (sim_crl(argv[optind], argv[optind + 1], &o) != MN_OK)
+		return 1;
+	printf("mynumber-sim: CRL written to %s\n", argv[optind + 1]);
+	return 0;
+}
+
 static FILE *open_log(const char *path)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
@@ -340,6 +414,8 @@ int main(int argc, char **argv)
 		return cmd_init(argc - 1, argv + 1);
 	if (argc >= 2 && strcmp(argv[1], "run") == 0)
 		return cmd_run(argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "crl") == 0)
+		return cmd_crl(argc - 1, argv + 1);
 	if (argc == 2 && strcmp(argv[1], "--help") == 0) {
 		fputs(usage_text, stdout);
 		return 0;
