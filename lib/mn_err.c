@@ -29,6 +29,22 @@ const char *mn_strerror(int err)
 		return "unexpected trailing data";
 	case MN_ERR_INTERNAL:
 		return "internal error";
+	case MN_ERR_TIMEOUT:
+		return "timed out";
+	case MN_ERR_EOF:
+		return "connection closed";
+	case MN_ERR_NO_READER:
+		return "no smart-card reader available";
+	case MN_ERR_NO_TOKEN:
+		return "no card or phone presented";
+	case MN_ERR_TOKEN_REMOVED:
+		return "card or phone removed";
+	case MN_ERR_PIN_INCORRECT:
+		return "wrong PIN";
+	case MN_ERR_PIN_LOCKED:
+		return "PIN blocked";
+	case MN_ERR_PKCS11:
+		return "PKCS#11 module error";
 	}
 	return "unknown error";
 }

@@ -16,6 +16,14 @@ enum {
 	MN_ERR_UNSUPPORTED = -10,
 	MN_ERR_TRAILING = -11, /* bytes left after a complete object */
 	MN_ERR_INTERNAL = -12,
+	MN_ERR_TIMEOUT = -13,       /* a deadline passed */
+	MN_ERR_EOF = -14,           /* the peer closed the connection */
+	MN_ERR_NO_READER = -15,     /* no smart-card reader, or pcscd not running */
+	MN_ERR_NO_TOKEN = -16,      /* no My Number card or phone presented in time */
+	MN_ERR_TOKEN_REMOVED = -17, /* the card or phone went away during the operation */
+	MN_ERR_PIN_INCORRECT = -18,
+	MN_ERR_PIN_LOCKED = -19,
+	MN_ERR_PKCS11 = -20, /* the PKCS#11 module failed */
 };
 
 /* A short English description of an MN_ERR_* code (never NULL). */

@@ -1,0 +1,74 @@
+/*
+ * mynumber authorized-keys USER: for sshd's AuthorizedKeysCommand. Prints the OpenSSH keys of
+ * USER's enrolled certificates that are trusted, valid and not revoked now. No card access.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+#include "mn_cert.h"
+#include "mn_err.h"
+#include "mn_revoke.h"
+#include "mn_store.h"
+
+int cmd_authorized_keys(struct cli *c, int argc, char **argv)
+{
+	struct mn_store *store = NULL;
+	struct mn_anchors *anchors = NULL;
+	const char *pol = mn_conf_get(c->conf, "revocation", "policy");
+	char err[512], line[2048], comment[64];
+	unsigned stale = 86400;
+	time_t now = time(NULL);
+	size_t i, n;
+	int rc = 1;
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: mynumber authorized-keys USER\n");
+		return 2;
+	}
+	mn_conf_get_uint(c->conf, "revocation", "max_staleness", &stale);
+	if (mn_anchors_load(mn_conf_get(c->conf, "", "trust_anchors"), &anchors, err,
+	                    sizeof(err)) != MN_OK) {
+		fprintf(stderr, "mynumber: %s\n", err);
+		return 1;
+	}
+	if (cli_load_store(c, &store) != 0)
+		goto out;
+	n = mn_store_count(store);
+	for (i = 0; i < n; i++) {
+		const struct mn_binding *b = mn_store_at(store, i);
+		enum mn_cert_verdict v;
+		struct mn_rev_result rev;
+		X509 *cert = NULL, *issuer = NULL;
+
+		if (strcmp(b->user, argv[1]) != 0)
+			continue;
+		if (mn_cert_from_der(b->cert, b->cert_len, &cert) == MN_OK &&
+		    mn_cert_validate(anchors, cert, mn_conf_get(c->conf, "", "policy_oids"), now,
+		                     &v, &issuer, NULL, 0) == MN_OK &&
+		    v == MN_CERT_OK &&
+		    mn_revoke_check(mn_conf_get(c->conf, "revocation", "backends"),
+		                    mn_conf_get(c->conf, "revocation", "crl_dir"),
+		                    pol && strcmp(pol, "soft") == 0 ? MN_REV_SOFT : MN_REV_REQUIRE,
+		                    stale, cert, issuer, now, &rev) == MN_OK &&
+		    (rev.status == MN_REV_GOOD ||
+		     (rev.status != MN_REV_REVOKED && rev.soft_accepted))) {
+			snprintf(comment, sizeof(comment), "mynumber:%s:%u", b->user, b->id);
+			if (mn_cert_ssh_pubkey(cert, comment, line, sizeof(line)) == MN_OK)
+				printf("%s\n", line);
+		} else if (c->debug) {
+			fprintf(stderr, "mynumber: enrollment %u of %s not usable now\n", b->id,
+			        b->user);
+		}
+		X509_free(cert);
+		X509_free(issuer);
+	}
+	rc = 0;
+out:
+	mn_store_free(&store);
+	mn_anchors_free(&anchors);
+	return rc;
+}

@@ -1,0 +1,103 @@
+/*
+ * mynumber: enroll My Number cards and phones for login, and look after the enrollments.
+ *   mynumber [--config FILE] [--debug] COMMAND ...
+ */
+#include "config.h"
+
+#include <locale.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "mn_err.h"
+#include "mn_msg.h"
+#include "mn_store.h"
+
+#define DEFAULT_CONFIG "/etc/mynumber/mynumber.conf"
+
+static void usage(FILE *f)
+{
+	fprintf(
+	    f, "usage: mynumber [--config FILE] [--debug] COMMAND ...\n"
+	       "  enroll [--renew] [--label TEXT] USER   bind the presented card or phone to USER\n"
+	       "  list [USER]                            show enrollments\n"
+	       "  remove USER [ID]                       remove USER's enrollment(s)\n"
+	       "  status                                 the presented token, its PINs and "
+	       "certificate\n"
+	       "  authorized-keys USER                   OpenSSH keys of USER's valid "
+	       "certificates\n"
+	       "  crl import FILE                        verify a CRL and index it for logins\n");
+}
+
+int cli_load_store(struct cli *c, struct mn_store **ret)
+{
+	char err[512];
+
+	if (mn_store_load(mn_conf_get(c->conf, "", "store"), ret, err, sizeof(err)) != MN_OK) {
+		fprintf(stderr, "mynumber: %s\n", err);
+		return 1;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct cli c = {DEFAULT_CONFIG, NULL, 0};
+	char err[512];
+	const char *v, *cmd;
+	int i = 1, rc;
+
+	setlocale(LC_ALL, "");
+	while (i < argc && argv[i][0] == '-') {
+		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
+			c.config_path = argv[i + 1];
+			i += 2;
+		} else if (strcmp(argv[i], "--debug") == 0) {
+			c.debug = 1;
+			i++;
+		} else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			usage(stdout);
+			return 0;
+		} else if (strcmp(argv[i], "--version") == 0) {
+			printf("mynumber %s\n", PACKAGE_VERSION);
+			return 0;
+		} else {
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (i >= argc) {
+		usage(stderr);
+		return 2;
+	}
+	cmd = argv[i];
+	if (mn_conf_load(c.config_path, &c.conf, err, sizeof(err)) != MN_OK) {
+		fprintf(stderr, "mynumber: %s\n", err);
+		return 1;
+	}
+	if ((v = mn_conf_get(c.conf, "", "locale_dir")) != NULL && v[0] != '\0')
+		bindtextdomain(MN_TEXTDOMAIN, v);
+	if ((v = mn_conf_get(c.conf, "", "opensc_conf")) != NULL && v[0] != '\0')
+		setenv("OPENSC_CONF", v, 1);
+	argc -= i;
+	argv += i;
+	if (strcmp(cmd, "enroll") == 0)
+		rc = cmd_enroll(&c, argc, argv);
+	else if (strcmp(cmd, "list") == 0)
+		rc = cmd_list(&c, argc, argv);
+	else if (strcmp(cmd, "remove") == 0)
+		rc = cmd_remove(&c, argc, argv);
+	else if (strcmp(cmd, "status") == 0)
+		rc = cmd_status(&c, argc, argv);
+	else if (strcmp(cmd, "authorized-keys") == 0)
+		rc = cmd_authorized_keys(&c, argc, argv);
+	else if (strcmp(cmd, "crl") == 0)
+		rc = cmd_crl(&c, argc, argv);
+	else {
+		usage(stderr);
+		rc = 2;
+	}
+	mn_conf_free(&c.conf);
+	return rc;
+}
