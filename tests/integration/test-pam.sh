@@ -174,10 +174,15 @@ if locale -a 2>/dev/null | grep -qi '^ja_JP.utf8$'; then
 	check "login in Japanese" sh -c "printf '1234\n' | LANG=ja_JP.UTF-8 LD_PRELOAD='libpam_wrapper.so libnss_wrapper.so' \
 		PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR='$T/pam.d' NSS_WRAPPER_PASSWD='$ETC/passwd' \
 		NSS_WRAPPER_GROUP='$ETC/group' pamtester -v mynumber-test taro authenticate"
-	expect "the prompt is in Japanese" 'マイナンバーカード'
+	expect "the prompt is in Japanese" 'マイナンバーカードまたはスマートフォンをリーダーにかざしてください'
+	expect "the PIN prompt is in Japanese" '利用者証明用暗証番号 \(残り 3 回\)'
 else
 	echo "# ja_JP.UTF-8 locale not installed: Japanese messages not checked"
 fi
+
+# --- libpamtest + cmocka in-process: codes and exact messages
+check "libpamtest cases" wrapped "$MN_TOP_BUILDDIR/tests/pam/test_pam_login"
+cat "$T/out"
 
 # --- secrets never in logs
 if grep -rqs -e 1234 -e 1111 -e 2222 "$T"/*.apdu; then
