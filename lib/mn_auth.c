@@ -13,7 +13,9 @@
 #include "mn_auth.h"
 #include "mn_cert.h"
 #include "mn_err.h"
+#include "mn_jpki.h"
 #include "mn_msg.h"
+#include "mn_pcsc.h"
 #include "mn_pin.h"
 #include "mn_revoke.h"
 
@@ -22,6 +24,7 @@
 #define MSG_BUF  512
 #define CHAL_LEN 32
 #define CHAL_CTX "mynumber login challenge v1"
+#define NOT_WARM (-1) /* the warm path does not apply: take the PKCS#11 path */
 
 struct flow {
 	const struct mn_conf *conf;
@@ -32,6 +35,7 @@ struct flow {
 	time_t now;
 	struct mn_anchors *anchors;
 	struct mn_p11 *p11;
+	struct mn_pcsc *pc; /* the warm path's card connection, when it is taken */
 	struct mn_p11_token tok;
 	X509 *cert;
 	X509 *issuer;
@@ -255,17 +259,37 @@ static enum mn_result check_cert(struct flow *f)
 	return MN_RES_OK;
 }
 
+/* The three card operations, through PKCS#11 (cold) or the warm PC/SC path. */
+static int tok_tries(struct flow *f)
+{
+	int t, r;
+
+	if (f->pc == NULL)
+		return mn_p11_tries(f->p11, &f->tok);
+	if ((r = mn_pcsc_tries(f->pc, &t)) == MN_OK)
+		f->tok.tries = t;
+	return r;
+}
+
+static int tok_login(struct flow *f, const char *pin, size_t len)
+{
+	return f->pc != NULL ? mn_pcsc_verify(f->pc, pin, len)
+	                     : mn_p11_login(f->p11, &f->tok, pin, len);
+}
+
+static int tok_sign(struct flow *f, const unsigned char *data, size_t len, unsigned char *sig,
+                    size_t *siglen)
+{
+	return f->pc != NULL ? mn_pcsc_sign_sha256(f->pc, data, len, sig, siglen)
+	                     : mn_p11_sign(f->p11, &f->tok, data, len, sig, siglen);
+}
+
+/* The tries left, read without spending one (token flags, or an empty VERIFY). */
 static enum mn_result check_tries(struct flow *f)
 {
 	unsigned min = conf_uint(f, "", "min_pin_tries", 2);
 	int t;
 
-	if (mn_p11_tries(f->p11, &f->tok) != MN_OK) {
-		say(f, 1,
-		    _("The card was removed. Hold it over the reader until the login "
-		      "completes."));
-		return MN_RES_AUTH_ERR;
-	}
 	t = f->tok.tries;
 	if (t == 0) {
 		say(f, 1,
@@ -309,7 +333,7 @@ static enum mn_result pin_login(struct flow *f)
 		say(f, 1, _("The PIN is 4 digits. Nothing was sent to the card."));
 		goto out;
 	}
-	r = mn_p11_login(f->p11, &f->tok, pin, (size_t)n);
+	r = tok_login(f, pin, (size_t)n);
 	explicit_bzero(pin, sizeof(pin));
 	if (r == MN_OK) {
 		res = MN_RES_OK;
@@ -321,7 +345,7 @@ static enum mn_result pin_login(struct flow *f)
 		      "or a convenience-store kiosk."));
 		res = MN_RES_MAXTRIES;
 	} else if (r == MN_ERR_PIN_INCORRECT) {
-		if (mn_p11_tries(f->p11, &f->tok) == MN_OK && f->tok.tries >= 0)
+		if (tok_tries(f) == MN_OK && f->tok.tries >= 0)
 			say(f, 1,
 			    dngettext(MN_TEXTDOMAIN, "Wrong PIN. %d try left.",
 			              "Wrong PIN. %d tries left.", (unsigned long)f->tok.tries),
@@ -415,7 +439,7 @@ static enum mn_result prove(struct flow *f)
 	if (RAND_bytes(chal + n, CHAL_LEN) != 1)
 		return MN_RES_SYSTEM_ERR;
 	n += CHAL_LEN;
-	r = mn_p11_sign(f->p11, &f->tok, chal, n, sig, &siglen);
+	r = tok_sign(f, chal, n, sig, &siglen);
 	if (r != MN_OK) {
 		debug(f, "sign: %s", mn_strerror(r));
 		say(f, 1,
@@ -446,6 +470,105 @@ static enum mn_result prove(struct flow *f)
 	return res;
 }
 
+static int warm_path(const struct flow *f, char *path, size_t cap)
+{
+	const char *dir = conf_str(f, "", "state_dir");
+	int on = 1;
+
+	if (mn_conf_get_bool(f->conf, "", "warm_login", &on) != MN_OK || !on || dir[0] == '\0')
+		return 0;
+	return (size_t)snprintf(path, cap, "%s/warm", dir) < cap;
+}
+
+/*
+ * The warm path: the card of the last verified login is still inserted, untouched, in the
+ * same reader, and is enrolled for this user: skip the PKCS#11 enumeration and do the six
+ * APDUs of a login in one PC/SC transaction. Every certificate check still runs first.
+ */
+static int run_warm(struct flow *f)
+{
+	struct mn_warm w;
+	struct mn_insertion now;
+	char path[4096];
+	enum mn_result res;
+	int r;
+
+	if (f->mode != MN_AUTH_LOGIN || !warm_path(f, path, sizeof(path)) ||
+	    mn_warm_load(path, &w) != MN_OK || mn_pcsc_insertion(w.ins.reader, &now) != MN_OK ||
+	    now.events != w.ins.events || now.atr_len != w.ins.atr_len ||
+	    memcmp(now.atr, w.ins.atr, now.atr_len) != 0)
+		return NOT_WARM;
+	f->binding = find_binding(f, w.sha256, NULL);
+	if (f->binding == NULL ||
+	    mn_cert_from_der(f->binding->cert, f->binding->cert_len, &f->cert) != MN_OK)
+		return NOT_WARM;
+	memcpy(f->sha256, w.sha256, sizeof(f->sha256));
+	debug(f, "warm login: same card in %s since the last login", now.reader);
+	say(f, 0, _("Hold your My Number card or phone over the reader."));
+	if ((res = check_cert(f)) != MN_RES_OK)
+		return (int)res;
+	if (mn_pcsc_open(now.reader, &f->pc) != MN_OK)
+		return NOT_WARM;
+	r = mn_pcsc_select_auth(f->pc);
+	if (r == MN_OK) {
+		memset(&f->tok, 0, sizeof(f->tok));
+		f->tok.kind = f->binding->kind;
+		snprintf(f->tok.serial, sizeof(f->tok.serial), "%s", f->binding->token_serial);
+		snprintf(f->tok.reader, sizeof(f->tok.reader), "%s", now.reader);
+		f->tok.max_tries = MN_AUTH_PIN_TRIES;
+		r = tok_tries(f);
+	}
+	if (r != MN_OK) {
+		mn_pcsc_close(&f->pc, 0);
+		return NOT_WARM;
+	}
+	if ((res = check_tries(f)) == MN_RES_OK && (res = pin_login(f)) == MN_RES_OK)
+		res = prove(f);
+	/* the reset clears the card's security status: the warm path's logout */
+	mn_pcsc_close(&f->pc, 1);
+	return (int)res;
+}
+
+/* After a verified login: remember the insertion for the next login's warm path. */
+static void remember(struct flow *f)
+{
+	struct mn_warm w;
+	char path[4096];
+
+	if (!warm_path(f, path, sizeof(path)) || f->tok.reader[0] == '\0')
+		return;
+	memset(&w, 0, sizeof(w));
+	if (mn_pcsc_insertion(f->tok.reader, &w.ins) != MN_OK)
+		return;
+	memcpy(w.sha256, f->sha256, sizeof(w.sha256));
+	if (mn_warm_save(path, &w) != MN_OK)
+		debug(f, "cannot record the warm-login state in %s", path);
+}
+
+static enum mn_result run_cold(struct flow *f)
+{
+	char err[256];
+	enum mn_result res;
+	int r;
+
+	r = mn_p11_open(conf_str(f, "", "pkcs11_module"), &f->p11, err, sizeof(err));
+	if (r != MN_OK) {
+		debug(f, "PKCS#11: %s", err);
+		say(f, 1, _("Configuration error: the PKCS#11 module cannot be loaded."));
+		return MN_RES_SYSTEM_ERR;
+	}
+	if ((res = wait_token(f)) != MN_RES_OK || (res = get_cert(f)) != MN_RES_OK ||
+	    (res = check_enrolled(f)) != MN_RES_OK)
+		return res;
+	if (f->cert != NULL && (res = check_cert(f)) != MN_RES_OK)
+		return res;
+	if ((res = check_tries(f)) != MN_RES_OK || (res = pin_login(f)) != MN_RES_OK)
+		return res;
+	if (f->tok.kind == MN_TOKEN_ANDROID && (res = confirm_cert_after_pin(f)) != MN_RES_OK)
+		return res;
+	return prove(f);
+}
+
 static enum mn_result run(struct flow *f)
 {
 	char err[256];
@@ -465,22 +588,21 @@ static enum mn_result run(struct flow *f)
 		say(f, 1, _("Configuration error: the JPKI trust anchors cannot be loaded."));
 		return MN_RES_SYSTEM_ERR;
 	}
-	r = mn_p11_open(conf_str(f, "", "pkcs11_module"), &f->p11, err, sizeof(err));
-	if (r != MN_OK) {
-		debug(f, "PKCS#11: %s", err);
-		say(f, 1, _("Configuration error: the PKCS#11 module cannot be loaded."));
-		return MN_RES_SYSTEM_ERR;
+	r = run_warm(f);
+	if (r == NOT_WARM) {
+		X509_free(f->cert);
+		X509_free(f->issuer);
+		f->cert = f->issuer = NULL;
+		f->binding = NULL;
+		res = run_cold(f);
+		mn_p11_logout(f->p11);
+		mn_p11_close(&f->p11);
+	} else {
+		res = (enum mn_result)r;
 	}
-	if ((res = wait_token(f)) != MN_RES_OK || (res = get_cert(f)) != MN_RES_OK ||
-	    (res = check_enrolled(f)) != MN_RES_OK)
-		return res;
-	if (f->cert != NULL && (res = check_cert(f)) != MN_RES_OK)
-		return res;
-	if ((res = check_tries(f)) != MN_RES_OK || (res = pin_login(f)) != MN_RES_OK)
-		return res;
-	if (f->tok.kind == MN_TOKEN_ANDROID && (res = confirm_cert_after_pin(f)) != MN_RES_OK)
-		return res;
-	return prove(f);
+	if (res == MN_RES_OK && f->mode == MN_AUTH_LOGIN)
+		remember(f);
+	return res;
 }
 
 int mn_auth_run(const struct mn_conf *conf, const struct mn_store *store, const char *user,
@@ -510,6 +632,7 @@ int mn_auth_run(const struct mn_conf *conf, const struct mn_store *store, const 
 	}
 	mn_p11_logout(f.p11);
 	mn_p11_close(&f.p11);
+	mn_pcsc_close(&f.pc, 1);
 	X509_free(f.cert);
 	X509_free(f.issuer);
 	mn_anchors_free(&f.anchors);

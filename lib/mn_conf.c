@@ -19,6 +19,9 @@
 #ifndef MN_DEFAULT_HELPER
 #define MN_DEFAULT_HELPER "/usr/libexec/mynumber/mynumber-helper"
 #endif
+#ifndef MN_STATEDIR
+#define MN_STATEDIR "/var/lib/mynumber"
+#endif
 #ifndef MN_LOCALEDIR
 #define MN_LOCALEDIR "/usr/share/locale"
 #endif
@@ -60,6 +63,8 @@ static const struct conf_key schema[] = {
     {.section = "", .key = "helper", .type = T_PATH, .def = MN_DEFAULT_HELPER},
     {.section = "", .key = "allow_phone", .type = T_BOOL, .def = "yes"},
     {.section = "", .key = "locale_dir", .type = T_PATH, .def = MN_LOCALEDIR},
+    {.section = "", .key = "warm_login", .type = T_BOOL, .def = "yes"},
+    {.section = "", .key = "state_dir", .type = T_PATH, .def = MN_STATEDIR},
     {.section = "revocation", .key = "backends", .type = T_BACKENDS, .def = "crl"},
     {.section = "revocation",
      .key = "policy",

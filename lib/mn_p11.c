@@ -130,6 +130,19 @@ static void copy_padded(char *dst, size_t cap, const CK_UTF8CHAR *src, size_t n)
 }
 
 /* Is this token a My Number auth slot? Fills tok on success. */
+static void flags_to_tries(CK_FLAGS flags, struct mn_p11_token *tok)
+{
+	/* OpenSC sets these from the card's answer to an empty VERIFY (3-try PIN). */
+	if (flags & CKF_USER_PIN_LOCKED)
+		tok->tries = 0;
+	else if (flags & CKF_USER_PIN_FINAL_TRY)
+		tok->tries = 1;
+	else if (flags & CKF_USER_PIN_COUNT_LOW)
+		tok->tries = tok->max_tries - 1;
+	else
+		tok->tries = tok->max_tries;
+}
+
 static int match_token(const CK_TOKEN_INFO *ti, CK_SLOT_ID slot, struct mn_p11_token *tok)
 {
 	char label[33];
@@ -183,8 +196,15 @@ int mn_p11_wait_token(struct mn_p11 *p, int wait_ms, struct mn_p11_token *ret)
 				if (p->f->C_GetTokenInfo(slots[i], &ti) != CKR_OK)
 					continue;
 				if (match_token(&ti, slots[i], &tok)) {
+					CK_SLOT_INFO si;
+					if (p->f->C_GetSlotInfo(slots[i], &si) == CKR_OK)
+						copy_padded(tok.reader, sizeof(tok.reader),
+						            si.slotDescription,
+						            sizeof(si.slotDescription));
+					/* the same C_GetTokenInfo read the tries */
+					flags_to_tries(ti.flags, &tok);
 					*ret = tok;
-					return mn_p11_tries(p, ret);
+					return MN_OK;
 				}
 			}
 		}
@@ -204,15 +224,7 @@ int mn_p11_tries(struct mn_p11 *p, struct mn_p11_token *tok)
 	rv = p->f->C_GetTokenInfo(tok->slot, &ti);
 	if (rv != CKR_OK)
 		return map_rv(rv) == MN_ERR_PKCS11 ? MN_ERR_TOKEN_REMOVED : map_rv(rv);
-	/* OpenSC sets these from the card's answer to an empty VERIFY (3-try PIN). */
-	if (ti.flags & CKF_USER_PIN_LOCKED)
-		tok->tries = 0;
-	else if (ti.flags & CKF_USER_PIN_FINAL_TRY)
-		tok->tries = 1;
-	else if (ti.flags & CKF_USER_PIN_COUNT_LOW)
-		tok->tries = tok->max_tries - 1;
-	else
-		tok->tries = tok->max_tries;
+	flags_to_tries(ti.flags, tok);
 	return MN_OK;
 }
 

@@ -17,8 +17,9 @@ struct mn_p11_token {
 	enum mn_token_kind kind;
 	char label[33];
 	char serial[17];
-	int tries;     /* auth PIN tries left: 0..3, -1 unknown */
-	int max_tries; /* 3 */
+	char reader[128]; /* the PC/SC reader (slot description) */
+	int tries;        /* auth PIN tries left: 0..3, -1 unknown */
+	int max_tries;    /* 3 */
 };
 
 /* dlopen the module and C_Initialize it. */

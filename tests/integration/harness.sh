@@ -188,7 +188,7 @@ mn_card_start()
 {
 	_name=$1
 	shift
-	"$SIM" run --apdu-log "$T/$_name.apdu" "$@" "$T/$_name" >>"$T/$_name.sim.log" 2>&1 &
+	"$SIM" run ${MN_SIM_OPTS:-} --apdu-log "$T/$_name.apdu" "$@" "$T/$_name" >>"$T/$_name.sim.log" 2>&1 &
 	SIM_PID=$!
 	if ! wait_until 15 reader_has_card; then
 		echo "Bail out! the virtual card did not appear in the reader"

@@ -19,7 +19,8 @@ done
 # mn_pam_setup CARD [extra main-section lines]: trust the CARD's CAs, empty store
 mn_pam_setup()
 {
-	mkdir -p "$ETC/anchors" "$T/crl" "$T/pam.d" "$T/home/taro" "$T/home/jiro"
+	mkdir -p "$ETC/anchors" "$T/crl" "$T/pam.d" "$T/home/taro" "$T/home/jiro" "$T/state"
+	chmod 0700 "$T/state"
 	chmod 0700 "$ETC"
 	cp "$T/$1/auth-ca.pem" "$ETC/anchors/$1-auth-ca.pem"
 	sed -e "s|@MODULE@|$DRIVER_SO|g" "$MN_TOP_SRCDIR/opensc-driver/mynumber-opensc.conf.in" \
@@ -47,6 +48,8 @@ opensc_conf = $ETC/opensc.conf
 helper = $HELPER
 locale_dir = $MN_TOP_BUILDDIR/locale
 card_wait = ${MN_CARD_WAIT:-10}
+state_dir = $T/state
+warm_login = ${MN_WARM:-yes}
 min_pin_tries = 2
 ${1:-}
 

@@ -128,9 +128,29 @@ expect "says revocation status unavailable" 'revocation status'
 rm -rf "$T/crl"
 mv "$T/crl.off" "$T/crl"
 
-# --- card removed mid-flow (just before the PIN is sent)
+# --- the warm path: the card of the last login, untouched since, needs six APDUs
+check "a login (records the insertion)" login taro 1234
 : >"$T/card.apdu"
-check "a reference login" login taro 1234
+check "a warm login" login taro 1234
+expect "authenticated" 'successfully authenticated'
+if [ "$(apdu_count card)" -eq 6 ]; then
+	ok "the warm login took 6 APDUs"
+else
+	not_ok "the warm login took $(apdu_count card) APDUs, not 6"
+	sed 's/^/#   /' "$T/card.apdu"
+fi
+check "the card's security status is gone after it" sh -c "\"$APDU\" -t 00A4040C0AD392F000260100000001 \
+	00A4020C020017 802A008033$(printf '3031300d060960864801650304020105000420%064d' 0)00 | tail -n 1 | grep -q '^6982'"
+mn_card_stop
+mn_card_start card
+: >"$T/card.apdu"
+check "after the card was taken out and back, a full login" login taro 1234
+if [ "$(apdu_count card)" -gt 6 ]; then ok "it enumerated the token again"; else not_ok "it took the warm path"; fi
+
+# --- card removed mid-flow, just before the PIN reaches it: cold path, then warm path
+MN_WARM=no mn_pam_conf
+: >"$T/card.apdu"
+check "a reference login (cold)" login taro 1234
 n=$(grep '^>' "$T/card.apdu" | grep -n '^> 0020008004' | head -n 1 | cut -d: -f1)
 mn_card_stop
 mn_card_start card --drop-after $((n - 1))
@@ -141,6 +161,21 @@ mn_card_stop
 mn_card_start card
 check "the PIN was not spent" tries_raw
 expect "63C3" '^63C3$'
+mn_pam_conf
+mn_card_stop
+: >"$T/card.apdu"
+mn_card_start card --drop-after 100
+check "a full login" login taro 1234
+cold=$(apdu_count card)
+mn_card_stop
+mn_card_start card --drop-after $((cold + 3))
+check "a full login again" login taro 1234
+check_fails "warm login: card removed before the PIN reaches it" login taro 1234
+expect "a clear message (warm)" 'The card was removed'
+mn_card_stop
+mn_card_start card
+check "the PIN was not spent (warm)" tries_raw
+expect "63C3 (warm)" '^63C3$'
 
 # --- card wait timeout, then no reader (pcscd down)
 mn_card_stop
