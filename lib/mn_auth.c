@@ -1,6 +1,8 @@
 #include "config.h"
 
+#include <errno.h>
 #include <stdarg.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -491,7 +493,7 @@ static int run_warm(struct flow *f)
 	struct mn_insertion now;
 	char path[4096];
 	enum mn_result res;
-	int r;
+	int r, allow_phone = 1;
 
 	if (f->mode != MN_AUTH_LOGIN || !warm_path(f, path, sizeof(path)) ||
 	    mn_warm_load(path, &w) != MN_OK || mn_pcsc_insertion(w.ins.reader, &now) != MN_OK ||
@@ -499,7 +501,8 @@ static int run_warm(struct flow *f)
 	    memcmp(now.atr, w.ins.atr, now.atr_len) != 0)
 		return NOT_WARM;
 	f->binding = find_binding(f, w.sha256, NULL);
-	if (f->binding == NULL ||
+	mn_conf_get_bool(f->conf, "", "allow_phone", &allow_phone);
+	if (f->binding == NULL || (!allow_phone && f->binding->kind != MN_TOKEN_CARD) ||
 	    mn_cert_from_der(f->binding->cert, f->binding->cert_len, &f->cert) != MN_OK)
 		return NOT_WARM;
 	memcpy(f->sha256, w.sha256, sizeof(f->sha256));
@@ -536,6 +539,9 @@ static void remember(struct flow *f)
 	char path[4096];
 
 	if (!warm_path(f, path, sizeof(path)) || f->tok.reader[0] == '\0')
+		return;
+	/* the state directory is made on first use, for root only */
+	if (mkdir(conf_str(f, "", "state_dir"), 0700) != 0 && errno != EEXIST)
 		return;
 	memset(&w, 0, sizeof(w));
 	if (mn_pcsc_insertion(f->tok.reader, &w.ins) != MN_OK)

@@ -19,6 +19,9 @@
 #ifndef MN_DEFAULT_HELPER
 #define MN_DEFAULT_HELPER "/usr/libexec/mynumber/mynumber-helper"
 #endif
+#ifndef MN_SYSCONFDIR
+#define MN_SYSCONFDIR "/etc"
+#endif
 #ifndef MN_STATEDIR
 #define MN_STATEDIR "/var/lib/mynumber"
 #endif
@@ -52,8 +55,11 @@ struct conf_key {
 static const char *const policy_choices[] = {"require", "soft", NULL};
 
 static const struct conf_key schema[] = {
-    {.section = "", .key = "trust_anchors", .type = T_PATH, .def = "/etc/mynumber/trust-anchors"},
-    {.section = "", .key = "store", .type = T_PATH, .def = "/etc/mynumber/enrollments"},
+    {.section = "",
+     .key = "trust_anchors",
+     .type = T_PATH,
+     .def = MN_SYSCONFDIR "/mynumber/trust-anchors"},
+    {.section = "", .key = "store", .type = T_PATH, .def = MN_SYSCONFDIR "/mynumber/enrollments"},
     {.section = "", .key = "pkcs11_module", .type = T_PATH, .def = MN_DEFAULT_PKCS11_MODULE},
     {.section = "", .key = "opensc_conf", .type = T_PATH, .def = "", .empty_ok = 1},
     {.section = "", .key = "card_wait", .type = T_UINT, .def = "30", .min = 0, .max = 600},
@@ -71,7 +77,7 @@ static const struct conf_key schema[] = {
      .type = T_ENUM,
      .def = "require",
      .choices = policy_choices},
-    {.section = "revocation", .key = "crl_dir", .type = T_PATH, .def = "/var/lib/mynumber/crl"},
+    {.section = "revocation", .key = "crl_dir", .type = T_PATH, .def = MN_STATEDIR "/crl"},
     {.section = "revocation",
      .key = "max_staleness",
      .type = T_UINT,
@@ -216,6 +222,11 @@ static int check_value(const struct conf_key *k, const char *v, char *reason, si
 	unsigned u;
 	int b, crl = 0, none = 0;
 
+	if (strchr(v, '#') != NULL || strchr(v, ';') != NULL) {
+		/* comments go on their own lines: "path # note" must not become the path */
+		snprintf(reason, rlen, "'%s': comments are not allowed after a value", k->key);
+		return MN_ERR_FORMAT;
+	}
 	if (*v == '\0') {
 		if (k->empty_ok)
 			return MN_OK;

@@ -9,6 +9,9 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
+
+#include <openssl/err.h>
+#include <openssl/x509.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -170,6 +173,24 @@ static int kind_parse(const char *s, enum mn_token_kind *out)
 }
 
 /* Every rule of the format for b (its id aside); *reason says which failed. */
+/* The stored public key must be the certificate's: the login verifies with it. */
+static int spki_matches_cert(const struct mn_binding *b)
+{
+	const unsigned char *p = b->cert;
+	unsigned char *der = NULL;
+	X509 *x;
+	int n, ok = 0;
+
+	x = d2i_X509(NULL, &p, (long)b->cert_len);
+	if (x != NULL && (size_t)(p - b->cert) == b->cert_len &&
+	    (n = i2d_PUBKEY(X509_get0_pubkey(x), &der)) > 0)
+		ok = (size_t)n == b->spki_len && memcmp(der, b->spki, (size_t)n) == 0;
+	OPENSSL_free(der);
+	X509_free(x);
+	ERR_clear_error();
+	return ok;
+}
+
 static int check_binding(const struct mn_binding *b, const char **reason)
 {
 	char sha[65];
@@ -225,6 +246,10 @@ static int check_binding(const struct mn_binding *b, const char **reason)
 	}
 	if (strcmp(sha, b->sha256) != 0) {
 		*reason = "sha256 does not match the certificate";
+		return MN_ERR_FORMAT;
+	}
+	if (!spki_matches_cert(b)) {
+		*reason = "the public key does not match the certificate";
 		return MN_ERR_FORMAT;
 	}
 	return MN_OK;

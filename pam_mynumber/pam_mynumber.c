@@ -34,7 +34,10 @@
 #include "mn_msg.h"
 #include "mn_proto.h"
 
-#define DEFAULT_CONFIG "/etc/mynumber/mynumber.conf"
+#ifndef MN_SYSCONFDIR
+#define MN_SYSCONFDIR "/etc"
+#endif
+#define DEFAULT_CONFIG MN_SYSCONFDIR "/mynumber/mynumber.conf"
 #define DATA_CERT      "pam_mynumber_cert"
 
 struct args {
@@ -222,6 +225,7 @@ static int run_helper(pam_handle_t *pamh, const struct args *a, const char *mode
 	}
 	mn_conf_get_uint(conf, "", "card_wait", &wait);
 	mn_conf_get_uint(conf, "", "timeout", &extra);
+	bindtextdomain(MN_TEXTDOMAIN, mn_conf_get(conf, "", "locale_dir"));
 	budget = ((long long)wait + extra) * 1000;
 
 	argv[n++] = "mynumber-helper";
@@ -349,9 +353,15 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, cons
 	r = run_helper(pamh, &a, "auth", user, NULL, sha256);
 	if (a.debug)
 		pam_syslog(pamh, LOG_DEBUG, "auth for %s: %s", user, pam_strerror(pamh, r));
-	if (r == PAM_SUCCESS && (keep = strdup(sha256)) != NULL &&
-	    pam_set_data(pamh, DATA_CERT, keep, free_data) != PAM_SUCCESS)
-		free(keep);
+	if (r == PAM_SUCCESS) {
+		/* the account step checks this certificate; without it, no success */
+		if ((keep = strdup(sha256)) == NULL)
+			return PAM_BUF_ERR;
+		if (pam_set_data(pamh, DATA_CERT, keep, free_data) != PAM_SUCCESS) {
+			free(keep);
+			return PAM_BUF_ERR;
+		}
+	}
 	return r;
 }
 

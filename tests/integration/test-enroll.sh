@@ -19,8 +19,9 @@ sed -i "s/^token_serial=.*/token_serial=$serial/" "$T/new/card.conf"
 mn_card_start old
 mn_pam_setup old
 printf 'taro:secret-password:mynumber-renew\n' >"$ETC/passdb"
-sed -e "s|@include common-auth|auth required $PAM_MATRIX passdb=$ETC/passdb|" \
-	-e "s|@include common-account|account required $SECDIR/pam_permit.so|" \
+# the shipped service with pam_matrix standing in for pam_unix
+sed -e "s|^auth .*pam_unix.so|auth required $PAM_MATRIX passdb=$ETC/passdb|" \
+	-e "s|^account .*pam_unix.so|account required $SECDIR/pam_permit.so|" \
 	"$MN_TOP_SRCDIR/pam_mynumber/pam.d/mynumber-renew" >"$T/pam.d/mynumber-renew"
 check "CRL imported" import_crl old
 check "enroll the old card" enroll taro 1234

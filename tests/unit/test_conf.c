@@ -85,8 +85,9 @@ static void test_defaults(void **state)
 
 	(void)state;
 	assert_int_equal(mn_conf_new(&c), MN_OK);
-	assert_string_equal(mn_conf_get(c, "", "trust_anchors"), "/etc/mynumber/trust-anchors");
-	assert_string_equal(mn_conf_get(c, "", "store"), "/etc/mynumber/enrollments");
+	assert_string_equal(mn_conf_get(c, "", "trust_anchors"),
+			    MN_SYSCONFDIR "/mynumber/trust-anchors");
+	assert_string_equal(mn_conf_get(c, "", "store"), MN_SYSCONFDIR "/mynumber/enrollments");
 	assert_non_null(mn_conf_get(c, "", "pkcs11_module"));
 	assert_string_equal(mn_conf_get(c, "", "opensc_conf"), "");
 	assert_string_equal(mn_conf_get(c, "", "policy_oids"), "1.2.392.200149.8.5.1.3.30");
@@ -94,7 +95,10 @@ static void test_defaults(void **state)
 	assert_non_null(mn_conf_get(c, "", "locale_dir"));
 	assert_string_equal(mn_conf_get(c, "revocation", "backends"), "crl");
 	assert_string_equal(mn_conf_get(c, "revocation", "policy"), "require");
-	assert_string_equal(mn_conf_get(c, "revocation", "crl_dir"), "/var/lib/mynumber/crl");
+	assert_string_equal(mn_conf_get(c, "revocation", "crl_dir"), MN_STATEDIR "/crl");
+	assert_string_equal(mn_conf_get(c, "", "state_dir"), MN_STATEDIR);
+	assert_int_equal(mn_conf_get_bool(c, "", "warm_login", &b), MN_OK);
+	assert_int_equal(b, 1);
 	assert_int_equal(mn_conf_get_uint(c, "", "card_wait", &u), MN_OK);
 	assert_int_equal(u, 30);
 	assert_int_equal(mn_conf_get_uint(c, "", "min_pin_tries", &u), MN_OK);
@@ -303,6 +307,9 @@ static void test_structure_errors(void **state)
 	expect_error("# ok\ncard_wait = 3\x01\n", 2, "control character 0x01");
 	expect_error("card_wait = 3\rx\n", 1, "control character 0x0D");
 	expect_error("store = /a\x7f\n", 1, "control character 0x7F");
+	/* a trailing comment must not silently become part of a path */
+	expect_error("store = /etc/x # old path\n", 1, "comments are not allowed after a value");
+	expect_error("card_wait = 3 ; seconds\n", 1, "comments are not allowed after a value");
 }
 
 static void test_limits(void **state)

@@ -437,6 +437,8 @@ static void test_add_validation(void **state)
 	BAD((b.cert = big, b.cert_len = sizeof(big)));
 	BAD(strcpy(b.sha256, "00"));
 	BAD(memset(b.sha256, 'a', 64));
+	/* the public key of another certificate: the login verifies with this key */
+	BAD((b.spki = fx->certs->spki[1], b.spki_len = fx->certs->spki_len[1]));
 #undef BAD
 	assert_int_equal(mn_store_count(s), 0);
 

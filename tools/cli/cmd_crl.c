@@ -1,7 +1,9 @@
 /* mynumber crl import FILE: verify a CRL against the trust anchors and index it for logins. */
 #include "config.h"
 
+#include <errno.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <time.h>
 
@@ -25,6 +27,12 @@ int cmd_crl(struct cli *c, int argc, char **argv)
 	                    sizeof(err)) != MN_OK) {
 		fprintf(stderr, "mynumber: %s\n", err);
 		return 1;
+	}
+	/* the index directory is made on first use, readable by the login helper */
+	if (mkdir(mn_conf_get(c->conf, "revocation", "crl_dir"), 0755) != 0 && errno != EEXIST) {
+		fprintf(stderr, "mynumber: %s: %s\n", mn_conf_get(c->conf, "revocation", "crl_dir"),
+		        strerror(errno));
+		goto out;
 	}
 	if (mn_crl_import(argv[2], mn_anchors_stack(anchors), time(NULL),
 	                  mn_conf_get(c->conf, "revocation", "crl_dir"), path, sizeof(path), err,

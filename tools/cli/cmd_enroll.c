@@ -105,6 +105,10 @@ int cmd_enroll(struct cli *c, int argc, char **argv)
 		fprintf(stderr, "usage: mynumber enroll [--renew] [--label TEXT] USER\n");
 		return 2;
 	}
+	if (label != NULL && strlen(label) > 64) {
+		fprintf(stderr, "mynumber: %s\n", _("the label is at most 64 bytes"));
+		return 2;
+	}
 	if (!user_exists(user)) {
 		fprintf(stderr, "mynumber: %s: %s\n", user, _("no such user"));
 		return 1;

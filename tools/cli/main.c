@@ -14,7 +14,10 @@
 #include "mn_msg.h"
 #include "mn_store.h"
 
-#define DEFAULT_CONFIG "/etc/mynumber/mynumber.conf"
+#ifndef MN_SYSCONFDIR
+#define MN_SYSCONFDIR "/etc"
+#endif
+#define DEFAULT_CONFIG MN_SYSCONFDIR "/mynumber/mynumber.conf"
 
 static void usage(FILE *f)
 {
