@@ -58,6 +58,8 @@ sign()
 mn_card_start card
 mn_conf_ours
 run_case ours sign
+mn_conf_ours no yes
+run_case ours_ca sign
 mn_conf_builtin
 run_case builtin sign
 # the built-in driver as OpenSC ships it: the system opensc.conf, every internal driver
@@ -83,7 +85,8 @@ cat <<EOF2
 |---|---|---|---|---|
 | OpenSC built-in jpki driver (anchor; card_drivers = jpki) | $builtin_apdus | $builtin_ms | 1.00 | 1.00 |
 | OpenSC as shipped (system opensc.conf, all internal drivers probe first) | $stock_apdus | $stock_ms | $(ratio "$stock_apdus" "$builtin_apdus") | $(ratio "$stock_ms" "$builtin_ms") |
-| mynumber driver | $ours_apdus | $ours_ms | $(ratio "$ours_apdus" "$builtin_apdus") | $(ratio "$ours_ms" "$builtin_ms") |
+| mynumber driver, ca_certificates = yes (the same objects as the built-in) | $ours_ca_apdus | $ours_ca_ms | $(ratio "$ours_ca_apdus" "$builtin_apdus") | $(ratio "$ours_ca_ms" "$builtin_ms") |
+| mynumber driver, default (no CA certificates on the token) | $ours_apdus | $ours_ms | $(ratio "$ours_apdus" "$builtin_apdus") | $(ratio "$ours_ms" "$builtin_ms") |
 | bare PC/SC, the 6 APDUs of a login (floor) | $floor_apdus | $floor_ms | $(ratio "$floor_apdus" "$builtin_apdus") | $(ratio "$floor_ms" "$builtin_ms") |
 
 Medians of $RUNS runs each, same virtual card, one run ($(date -u +%Y-%m-%d), $(nproc) cores).

@@ -338,7 +338,7 @@ static int mn_init(struct sc_card *card)
 	card->max_send_size = 255;
 	card->max_recv_size = 256;
 	drv->cardinfo_enabled = mn_conf_bool(card->ctx, "card_info", 0);
-	drv->ca_certs_enabled = mn_conf_bool(card->ctx, "ca_certificates", 1);
+	drv->ca_certs_enabled = mn_conf_bool(card->ctx, "ca_certificates", 0);
 	/* The card pads PKCS#1 v1.5 itself over the DigestInfo the host builds. */
 	_sc_card_add_rsa_alg(card, 2048, SC_ALGORITHM_RSA_PAD_PKCS1 | SC_ALGORITHM_RSA_HASH_NONE,
 	                     0);

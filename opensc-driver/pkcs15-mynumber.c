@@ -177,9 +177,13 @@ static int mn_add_objects(struct sc_pkcs15_card *p15card, const struct mn_drv *d
 	if ((r = mn_add_cert(p15card, 1, "User Authentication Certificate", MN_EF_AUTH_CERT, 0,
 	                     auth_private)) < 0 ||
 	    (r = mn_add_cert(p15card, 2, "Digital Signature Certificate", MN_EF_SIGN_CERT, 0,
-	                     MN_PIN_SIGN)) < 0 ||
-	    (r = mn_add_cert(p15card, 3, "User Authentication CA", MN_EF_AUTH_CA, 1, 0)) < 0 ||
-	    (r = mn_add_cert(p15card, 4, "Digital Signature CA", MN_EF_SIGN_CA, 1, 0)) < 0)
+	                     MN_PIN_SIGN)) < 0)
+		return r;
+	/* CA certificates only on request: login takes its anchors from the host, and as
+	 * PKCS#11 objects they become key candidates (ssh offers them, SSSD lists them) */
+	if (drv->ca_certs_enabled &&
+	    ((r = mn_add_cert(p15card, 3, "User Authentication CA", MN_EF_AUTH_CA, 1, 0)) < 0 ||
+	     (r = mn_add_cert(p15card, 4, "Digital Signature CA", MN_EF_SIGN_CA, 1, 0)) < 0))
 		return r;
 	if ((r = mn_add_keys(p15card, MN_PIN_AUTH, "User Authentication Key",
 	                     "User Authentication Public Key", MN_EF_AUTH_CERT,

@@ -208,10 +208,12 @@ mn_card_stop()
 	wait_until 10 reader_is_empty
 }
 
-# mn_conf_ours [card_info=yes|no]: OpenSC with our driver, from the shipped snippet
+# mn_conf_ours [card_info=yes|no] [ca_certificates=yes|no]: OpenSC with our driver, from the
+# shipped snippet
 mn_conf_ours()
 {
 	sed -e "s|@MODULE@|$DRIVER_SO|g" -e "s|card_info = no;|card_info = ${1:-no};|" \
+		-e "s|ca_certificates = no;|ca_certificates = ${2:-no};|" \
 		"$MN_TOP_SRCDIR/opensc-driver/mynumber-opensc.conf.in" >"$T/opensc.conf"
 	OPENSC_CONF=$T/opensc.conf
 	export OPENSC_CONF

@@ -3,7 +3,7 @@
 . "$(dirname "$0")/harness.sh"
 
 mn_card_init card
-mn_conf_ours
+mn_conf_ours no yes
 mn_card_start card
 printf 'login challenge %s\n' "$$" >"$T/msg"
 
@@ -65,6 +65,12 @@ check "and it is the card's sign certificate" \
 check_fails "the sign certificate is not readable without the password" \
 	pkcs11-tool --module "$P11" --slot-index 1 --read-object --type cert --id 02 \
 	-o "$T/nosign.der"
+
+# the CA certificates only when asked for
+mn_conf_ours
+check "pkcs15-tool -D with the default ca_certificates = no" pkcs15-tool -D
+expect_not "no CA certificates by default" 'Authentication CA|Signature CA'
+mn_conf_ours no yes
 
 # the card-info AP is hidden unless the driver's block enables it
 expect_not "no card-info data objects by default" 'Individual Number|Basic Attributes' \
