@@ -151,9 +151,10 @@ DEVICENAME /dev/null:0x8C7B
 LIBPATH $VPCD_LIB
 CHANNELID 0x8C7B
 EOF
-	pcscd --foreground --config "$T/pcsc" >"$T/pcscd.log" 2>&1 &
+	pcscd --foreground ${MN_PCSCD_DEBUG:+--debug} --config "$T/pcsc" >"$T/pcscd.log" 2>&1 &
 	PIDS="$PIDS $!"
 	if ! wait_until 10 test -S /run/pcscd/pcscd.comm; then
+		FAIL=$((FAIL + 1))
 		echo "Bail out! pcscd did not start"
 		cat "$T/pcscd.log"
 		exit 99
@@ -188,10 +189,12 @@ mn_card_start()
 {
 	_name=$1
 	shift
-	"$SIM" run ${MN_SIM_OPTS:-} --apdu-log "$T/$_name.apdu" "$@" "$T/$_name" >>"$T/$_name.sim.log" 2>&1 &
+	"$SIM" run --connect-timeout 15 ${MN_SIM_OPTS:-} --apdu-log "$T/$_name.apdu" "$@" "$T/$_name" >>"$T/$_name.sim.log" 2>&1 &
 	SIM_PID=$!
-	if ! wait_until 15 reader_has_card; then
+	if ! wait_until 20 reader_has_card; then
+		FAIL=$((FAIL + 1))
 		echo "Bail out! the virtual card did not appear in the reader"
+		pgrep -x pcscd >/dev/null || echo "# pcscd is not running any more"
 		tail -n 20 "$T/$_name.sim.log" "$T/pcscd.log"
 		exit 99
 	fi
