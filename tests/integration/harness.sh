@@ -142,6 +142,14 @@ wait_until()
 	return 1
 }
 
+# mn_pcscd_stop: stop this test's pcscd (never another test's: they share the PID namespace)
+mn_pcscd_stop()
+{
+	kill "$PCSCD_PID" 2>/dev/null
+	wait "$PCSCD_PID" 2>/dev/null
+	rm -f /run/pcscd/pcscd.comm /run/pcscd/pcscd.pid
+}
+
 mn_pcscd_start()
 {
 	mkdir -p "$T/pcsc"
@@ -152,6 +160,7 @@ LIBPATH $VPCD_LIB
 CHANNELID 0x8C7B
 EOF
 	pcscd --foreground ${MN_PCSCD_DEBUG:+--debug} --config "$T/pcsc" >"$T/pcscd.log" 2>&1 &
+	PCSCD_PID=$!
 	PIDS="$PIDS $!"
 	if ! wait_until 10 test -S /run/pcscd/pcscd.comm; then
 		FAIL=$((FAIL + 1))
@@ -194,7 +203,7 @@ mn_card_start()
 	if ! wait_until 20 reader_has_card; then
 		FAIL=$((FAIL + 1))
 		echo "Bail out! the virtual card did not appear in the reader"
-		pgrep -x pcscd >/dev/null || echo "# pcscd is not running any more"
+		kill -0 "$PCSCD_PID" 2>/dev/null || echo "# pcscd is not running any more"
 		tail -n 20 "$T/$_name.sim.log" "$T/pcscd.log"
 		exit 99
 	fi

@@ -183,8 +183,7 @@ MN_CARD_WAIT=2 mn_pam_conf
 check_fails "no card within card_wait" login taro 1234
 expect "no card presented" 'No My Number card or phone was presented in time'
 expect "PAM_AUTHINFO_UNAVAIL" 'Authentication service cannot retrieve authentication info'
-pkill -x pcscd
-wait_until 10 sh -c '! pgrep -x pcscd'
+mn_pcscd_stop
 check_fails "pcscd down" login taro 1234
 expect "no reader message" 'No card reader found'
 expect "PAM_AUTHINFO_UNAVAIL when there is no reader" 'Authentication service cannot retrieve authentication info'
