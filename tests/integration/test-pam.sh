@@ -177,6 +177,20 @@ mn_card_start card
 check "the PIN was not spent (warm)" tries_raw
 expect "63C3 (warm)" '^63C3$'
 
+# --- a card that hangs: the helper is killed at its deadline (card_wait + timeout)
+mn_card_stop
+mn_card_start card --delay-ms 4000
+MN_CARD_WAIT=1 mn_pam_conf "timeout = 2"
+t0=$(date +%s)
+check_fails "a card that does not answer" login taro 1234
+t1=$(date +%s)
+expect "the user is told" 'The card did not answer in time'
+expect "PAM_AUTHINFO_UNAVAIL for a hung card" 'Authentication service cannot retrieve authentication info'
+if [ $((t1 - t0)) -le 8 ]; then ok "killed at the deadline ($((t1 - t0)) s)"; else not_ok "took $((t1 - t0)) s"; fi
+mn_pam_conf
+mn_card_stop
+mn_card_start card
+
 # --- card wait timeout, then no reader (pcscd down)
 mn_card_stop
 MN_CARD_WAIT=2 mn_pam_conf
