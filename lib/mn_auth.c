@@ -19,7 +19,7 @@
 #include "mn_msg.h"
 #include "mn_pcsc.h"
 #include "mn_pin.h"
-#include "mn_revoke.h"
+#include "mn_revoker.h"
 
 #define PIN_BUF  64
 #define SIG_MAX  512
@@ -207,8 +207,8 @@ static enum mn_result check_cert(struct flow *f)
 {
 	enum mn_cert_verdict v;
 	struct mn_rev_result rev;
-	char detail[256];
-	const char *pol = conf_str(f, "revocation", "policy");
+	struct mn_revoker *rv = NULL;
+	char detail[256], err[256] = "";
 	int r;
 
 	r = mn_cert_validate(f->anchors, f->cert, conf_str(f, "", "policy_oids"), f->now, &v,
@@ -238,13 +238,13 @@ static enum mn_result check_cert(struct flow *f)
 		say(f, 1, _("The certificate on this card cannot be used for login."));
 		return MN_RES_AUTH_ERR;
 	}
-	r = mn_revoke_check(
-	    conf_str(f, "revocation", "backends"), conf_str(f, "revocation", "crl_dir"),
-	    strcmp(pol, "soft") == 0 ? MN_REV_SOFT : MN_REV_REQUIRE,
-	    conf_uint(f, "revocation", "max_staleness", 86400), f->cert, f->issuer, f->now, &rev);
+	r = mn_revoker_open(f->conf, &rv, err, sizeof(err));
+	if (r == MN_OK)
+		r = mn_revoker_check(rv, f->cert, f->issuer, f->now, &rev);
+	mn_revoker_close(&rv);
 	if (r != MN_OK) {
-		debug(f, "revocation check failed to run: %s", mn_strerror(r));
-		say(f, 1, _("Internal error while checking revocation."));
+		debug(f, "revocation check: %s (%s)", err, mn_strerror(r));
+		say(f, 1, _("Configuration error: the revocation check cannot run."));
 		return MN_RES_SYSTEM_ERR;
 	}
 	debug(f, "revocation: %s", rev.detail);
@@ -252,6 +252,8 @@ static enum mn_result check_cert(struct flow *f)
 		say(f, 1, _("The certificate on this card has been revoked."));
 		return MN_RES_AUTH_ERR;
 	}
+	if (rev.soft_accepted && f->ui->warn != NULL)
+		f->ui->warn(f->ui->ctx, rev.detail);
 	if (rev.status != MN_REV_GOOD && !rev.soft_accepted) {
 		say(f, 1,
 		    _("The revocation status of this card's certificate is not available, "

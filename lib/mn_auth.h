@@ -26,6 +26,9 @@ struct mn_ui {
 	int (*ask)(void *ctx, const char *prompt, char *buf, size_t cap);
 	/* a debug line (never secrets); may be NULL */
 	void (*debug)(void *ctx, const char *text);
+	/* a warning for the system log, whatever the debug setting (soft revocation
+	 * acceptances); may be NULL */
+	void (*warn)(void *ctx, const char *text);
 	void *ctx;
 };
 

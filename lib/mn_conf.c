@@ -22,6 +22,9 @@
 #ifndef MN_SYSCONFDIR
 #define MN_SYSCONFDIR "/etc"
 #endif
+#ifndef MN_PLUGINDIR
+#define MN_PLUGINDIR "/usr/lib/mynumber/revocation"
+#endif
 #ifndef MN_STATEDIR
 #define MN_STATEDIR "/var/lib/mynumber"
 #endif
@@ -77,7 +80,8 @@ static const struct conf_key schema[] = {
      .type = T_ENUM,
      .def = "require",
      .choices = policy_choices},
-    {.section = "revocation", .key = "crl_dir", .type = T_PATH, .def = MN_STATEDIR "/crl"},
+    {.section = "revocation", .key = "plugin_dir", .type = T_PATH, .def = MN_PLUGINDIR},
+    {.section = "revocation", .key = "timeout", .type = T_UINT, .def = "5", .min = 1, .max = 60},
     {.section = "revocation",
      .key = "max_staleness",
      .type = T_UINT,
@@ -92,9 +96,23 @@ static const char *const sections[] = {"", "revocation"};
 
 #define N_SECTIONS (sizeof(sections) / sizeof(sections[0]))
 
+/* [revocation.NAME]: a backend's own settings, checked by the backend when it is loaded */
+#define MAX_BACKEND_SECTIONS 8
+#define MAX_BACKEND_KEYS     32
+struct backend_section {
+	char name[33];
+	char *keys[MAX_BACKEND_KEYS];
+	char *vals[MAX_BACKEND_KEYS];
+	size_t n;
+};
+
 struct mn_conf {
 	char *val[N_KEYS]; /* NULL: not set, the default applies */
+	struct backend_section be[MAX_BACKEND_SECTIONS];
+	size_t nbe;
 };
+
+#define BACKEND_SECTION_BASE 1000 /* section index of be[0] while parsing */
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -220,7 +238,7 @@ static int check_value(const struct conf_key *k, const char *v, char *reason, si
 	const char *p = v, *item;
 	size_t n, count = 0;
 	unsigned u;
-	int b, crl = 0, none = 0;
+	int b, dup = 0, none = 0;
 
 	if (strchr(v, '#') != NULL || strchr(v, ';') != NULL) {
 		/* comments go on their own lines: "path # note" must not become the path */
@@ -272,24 +290,33 @@ static int check_value(const struct conf_key *k, const char *v, char *reason, si
 		}
 		return MN_OK;
 	case T_BACKENDS:
+		/* backend names: the plugins (crl, ocsp, http, ...) are checked when loaded */
 		while (next_item(&p, &item, &n)) {
-			int *seen = NULL;
+			const char *q = v;
+			const char *it2;
+			size_t n2, j;
 			count++;
-			if (n == 3 && memcmp(item, "crl", 3) == 0)
-				seen = &crl;
-			else if (n == 4 && memcmp(item, "none", 4) == 0)
-				seen = &none;
-			if (seen == NULL) {
-				snprintf(reason, rlen, "'%s': unknown backend '%.*s' (crl or none)",
-				         k->key, (int)(n > 64 ? 64 : n), item);
+			if (n == 4 && memcmp(item, "none", 4) == 0)
+				none = 1;
+			for (j = 0; j < n; j++)
+				if (!((item[j] >= 'a' && item[j] <= 'z') ||
+				      (item[j] >= '0' && item[j] <= '9') || item[j] == '_'))
+					break;
+			if (n == 0 || n > 32 || j < n) {
+				snprintf(reason, rlen, "'%s': bad backend name '%.*s'", k->key,
+				         (int)(n > 64 ? 64 : n), item);
 				return MN_ERR_FORMAT;
 			}
-			if (*seen) {
+			/* listed twice? (count earlier occurrences) */
+			dup = 0;
+			while (next_item(&q, &it2, &n2) && it2 < item)
+				if (n2 == n && memcmp(it2, item, n) == 0)
+					dup = 1;
+			if (dup) {
 				snprintf(reason, rlen, "'%s': backend '%.*s' listed twice", k->key,
 				         (int)n, item);
 				return MN_ERR_FORMAT;
 			}
-			*seen = 1;
 		}
 		if (none && count > 1) {
 			snprintf(reason, rlen, "'%s': 'none' must be the only backend", k->key);
@@ -389,6 +416,70 @@ out:
  * One line (NUL-terminated, no newline). *section is the index of the current section;
  * first_line[] the line each key was set on. On failure reason[] says why.
  */
+/* [revocation.NAME]: NAME is a backend name; its keys are the backend's to check. */
+static int open_backend_section(struct mn_conf *c, const char *name, size_t *section, char *reason,
+                                size_t rlen)
+{
+	size_t i, n = strlen(name);
+
+	for (i = 0; i < n; i++)
+		if (!((name[i] >= 'a' && name[i] <= 'z') || (name[i] >= '0' && name[i] <= '9') ||
+		      name[i] == '_'))
+			break;
+	if (n == 0 || n > 32 || i < n) {
+		snprintf(reason, rlen, "bad backend section [revocation.%.64s]", name);
+		return MN_ERR_FORMAT;
+	}
+	for (i = 0; i < c->nbe; i++)
+		if (strcmp(c->be[i].name, name) == 0) {
+			snprintf(reason, rlen, "section [revocation.%s] appears twice", name);
+			return MN_ERR_FORMAT;
+		}
+	if (c->nbe == MAX_BACKEND_SECTIONS) {
+		snprintf(reason, rlen, "too many backend sections");
+		return MN_ERR_TOO_LARGE;
+	}
+	strcpy(c->be[c->nbe].name, name);
+	*section = BACKEND_SECTION_BASE + c->nbe++;
+	return MN_OK;
+}
+
+static int backend_setting(struct backend_section *b, const char *key, const char *val,
+                           char *reason, size_t rlen)
+{
+	size_t i;
+
+	for (i = 0; key[i] != '\0'; i++)
+		if (!((key[i] >= 'a' && key[i] <= 'z') || (key[i] >= '0' && key[i] <= '9') ||
+		      key[i] == '_'))
+			break;
+	if (i == 0 || key[i] != '\0' || i > 64) {
+		snprintf(reason, rlen, "bad key '%.64s' in [revocation.%s]", key, b->name);
+		return MN_ERR_FORMAT;
+	}
+	if (strchr(val, '#') != NULL || strchr(val, ';') != NULL) {
+		snprintf(reason, rlen, "'%.64s': comments are not allowed after a value", key);
+		return MN_ERR_FORMAT;
+	}
+	for (i = 0; i < b->n; i++)
+		if (strcmp(b->keys[i], key) == 0) {
+			snprintf(reason, rlen, "'%.64s' set twice in [revocation.%s]", key,
+			         b->name);
+			return MN_ERR_FORMAT;
+		}
+	if (b->n == MAX_BACKEND_KEYS) {
+		snprintf(reason, rlen, "too many settings in [revocation.%s]", b->name);
+		return MN_ERR_TOO_LARGE;
+	}
+	if ((b->keys[b->n] = strdup(key)) == NULL || (b->vals[b->n] = strdup(val)) == NULL) {
+		free(b->keys[b->n]);
+		snprintf(reason, rlen, "out of memory");
+		return MN_ERR_NOMEM;
+	}
+	b->n++;
+	return MN_OK;
+}
+
 static int parse_line(struct mn_conf *c, char *line, unsigned lineno, size_t *section,
                       int *seen_section, unsigned *first_line, char *reason, size_t rlen)
 {
@@ -425,6 +516,8 @@ static int parse_line(struct mn_conf *c, char *line, unsigned lineno, size_t *se
 			s++;
 		while (e > s && is_blank(e[-1]))
 			*--e = '\0';
+		if (strncmp(s, "revocation.", 11) == 0)
+			return open_backend_section(c, s + 11, section, reason, rlen);
 		for (i = 1; i < N_SECTIONS; i++) /* the main section has no header */
 			if (strcmp(sections[i], s) == 0)
 				break;
@@ -456,6 +549,9 @@ static int parse_line(struct mn_conf *c, char *line, unsigned lineno, size_t *se
 		snprintf(reason, rlen, "missing key before '='");
 		return MN_ERR_FORMAT;
 	}
+	if (*section >= BACKEND_SECTION_BASE)
+		return backend_setting(&c->be[*section - BACKEND_SECTION_BASE], key, val, reason,
+		                       rlen);
 	if ((k = find_key(sections[*section], key)) < 0) {
 		if (*section == 0)
 			snprintf(reason, rlen, "unknown key '%.64s' in the main section", key);
@@ -540,6 +636,13 @@ void mn_conf_free(struct mn_conf **c)
 		return;
 	for (i = 0; i < N_KEYS; i++)
 		free((*c)->val[i]);
+	for (i = 0; i < (*c)->nbe; i++) {
+		size_t j;
+		for (j = 0; j < (*c)->be[i].n; j++) {
+			free((*c)->be[i].keys[j]);
+			free((*c)->be[i].vals[j]);
+		}
+	}
 	free(*c);
 	*c = NULL;
 }
@@ -608,4 +711,39 @@ int mn_conf_get_bool(const struct mn_conf *c, const char *section, const char *k
 		return MN_ERR_INTERNAL;
 	*out = v;
 	return MN_OK;
+}
+
+int mn_conf_backend_settings(const struct mn_conf *c, const char *backend,
+                             const char *const **ret_keys, const char *const **ret_vals,
+                             size_t *ret_n)
+{
+	static const char *const none[1] = {NULL};
+	size_t i;
+
+	if (c == NULL || backend == NULL || ret_keys == NULL || ret_vals == NULL || ret_n == NULL)
+		return MN_ERR_INVALID_ARG;
+	for (i = 0; i < c->nbe; i++)
+		if (strcmp(c->be[i].name, backend) == 0) {
+			*ret_keys = (const char *const *)c->be[i].keys;
+			*ret_vals = (const char *const *)c->be[i].vals;
+			*ret_n = c->be[i].n;
+			return MN_OK;
+		}
+	*ret_keys = none;
+	*ret_vals = none;
+	*ret_n = 0;
+	return MN_OK;
+}
+
+const char *mn_conf_backend_get(const struct mn_conf *c, const char *backend, const char *key)
+{
+	const char *const *k, *const *v;
+	size_t n, i;
+
+	if (mn_conf_backend_settings(c, backend, &k, &v, &n) != MN_OK)
+		return NULL;
+	for (i = 0; i < n; i++)
+		if (strcmp(k[i], key) == 0)
+			return v[i];
+	return NULL;
 }

@@ -60,4 +60,14 @@ int mn_conf_get_uint(const struct mn_conf *c, const char *section, const char *k
 /* *out = 1 for yes/true/1, 0 for no/false/0. */
 int mn_conf_get_bool(const struct mn_conf *c, const char *section, const char *key, int *out);
 
+/*
+ * The settings of [revocation.NAME] (a backend's own section, checked by the backend): n
+ * key/value pairs, valid while c lives; n = 0 when the section is absent.
+ */
+int mn_conf_backend_settings(const struct mn_conf *c, const char *backend,
+                             const char *const **ret_keys, const char *const **ret_vals,
+                             size_t *ret_n);
+/* One setting of [revocation.NAME], or NULL. */
+const char *mn_conf_backend_get(const struct mn_conf *c, const char *backend, const char *key);
+
 #endif

@@ -17,6 +17,7 @@ static int known_type(int t)
 	case MN_FR_ERROR:
 	case MN_FR_PROMPT:
 	case MN_FR_DEBUG:
+	case MN_FR_WARN:
 	case MN_FR_RESULT:
 	case MN_FR_ANSWER:
 	case MN_FR_NOANSWER:

@@ -16,6 +16,7 @@ enum mn_frame {
 	MN_FR_ERROR = 'E',  /* text for PAM_ERROR_MSG */
 	MN_FR_PROMPT = 'P', /* text for PAM_PROMPT_ECHO_OFF; the module answers A or X */
 	MN_FR_DEBUG = 'D',  /* a debug line for syslog, only sent when debug is on */
+	MN_FR_WARN = 'W',   /* a warning for syslog, always (soft revocation acceptances) */
 	MN_FR_RESULT = 'R', /* 1 byte enum mn_result, then text (the certificate SHA-256) */
 	/* module -> helper */
 	MN_FR_ANSWER = 'A',   /* the user's answer (a secret: wiped after use) */

@@ -68,6 +68,13 @@ static void io_debug(void *ctx, const char *text)
 		mn_proto_send(io->fd, MN_FR_DEBUG, text, strlen(text));
 }
 
+static void io_warn(void *ctx, const char *text)
+{
+	struct io *io = ctx;
+
+	mn_proto_send(io->fd, MN_FR_WARN, text, strlen(text));
+}
+
 static int result(struct io *io, enum mn_result res, const char *sha256)
 {
 	char buf[1 + 65];
@@ -99,7 +106,7 @@ static int valid_user(const char *u)
 int main(int argc, char **argv)
 {
 	struct io io = {STDOUT_FILENO, 0};
-	struct mn_ui ui = {io_say, io_ask, io_debug, &io};
+	struct mn_ui ui = {io_say, io_ask, io_debug, io_warn, &io};
 	struct mn_conf *conf = NULL;
 	struct mn_store *store = NULL;
 	struct mn_auth_out out;

@@ -273,6 +273,8 @@ static int run_helper(pam_handle_t *pamh, const struct args *a, const char *mode
 			pam_info(pamh, "%s", buf);
 		} else if (type == MN_FR_ERROR) {
 			pam_error(pamh, "%s", buf);
+		} else if (type == MN_FR_WARN) {
+			pam_syslog(pamh, LOG_WARNING, "%s", buf);
 		} else if (type == MN_FR_DEBUG) {
 			if (a->debug)
 				pam_syslog(pamh, LOG_DEBUG, "%s", buf);

@@ -55,9 +55,14 @@ ${1:-}
 
 [revocation]
 backends = ${MN_REV_BACKENDS:-crl}
-policy = require
-crl_dir = $T/crl
-max_staleness = 86400
+policy = ${MN_REV_POLICY:-require}
+max_staleness = ${MN_REV_STALENESS:-86400}
+plugin_dir = $MN_TOP_BUILDDIR/revocation/.libs
+timeout = ${MN_REV_TIMEOUT:-5}
+
+[revocation.crl]
+dir = $T/crl
+${MN_REV_EXTRA:-}
 EOF
 	chmod 0600 "$CONF"
 }

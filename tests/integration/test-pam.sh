@@ -120,13 +120,17 @@ check_fails "a rollback to an older CRL number is refused" import_crl card --crl
 check "a newer CRL without the card is imported" import_crl card --crl-number 3
 check "login works again" login taro 1234
 
-# --- no CRL at all: fail closed
+# --- no CRL at all: the last fresh answer is used offline; with none, fail closed
 mv "$T/crl" "$T/crl.off"
 mkdir "$T/crl"
-check_fails "no CRL imported: login refused (policy require)" login taro 1234
+check "no CRL now, but the cached GOOD is fresh until the CRL's nextUpdate" login taro 1234
+mv "$T/state/revocation-cache" "$T/revocation-cache.off"
+check_fails "no CRL and no cached answer: login refused (policy require)" login taro 1234
 expect "says revocation status unavailable" 'revocation status'
+expect_not "no PIN prompt" 'My Number card PIN'
 rm -rf "$T/crl"
 mv "$T/crl.off" "$T/crl"
+mv "$T/revocation-cache.off" "$T/state/revocation-cache"
 
 # --- the warm path: the card of the last login, untouched since, needs six APDUs
 check "a login (records the insertion)" login taro 1234

@@ -86,7 +86,7 @@ static void test_defaults(void **state)
 	(void)state;
 	assert_int_equal(mn_conf_new(&c), MN_OK);
 	assert_string_equal(mn_conf_get(c, "", "trust_anchors"),
-			    MN_SYSCONFDIR "/mynumber/trust-anchors");
+	                    MN_SYSCONFDIR "/mynumber/trust-anchors");
 	assert_string_equal(mn_conf_get(c, "", "store"), MN_SYSCONFDIR "/mynumber/enrollments");
 	assert_non_null(mn_conf_get(c, "", "pkcs11_module"));
 	assert_string_equal(mn_conf_get(c, "", "opensc_conf"), "");
@@ -95,7 +95,8 @@ static void test_defaults(void **state)
 	assert_non_null(mn_conf_get(c, "", "locale_dir"));
 	assert_string_equal(mn_conf_get(c, "revocation", "backends"), "crl");
 	assert_string_equal(mn_conf_get(c, "revocation", "policy"), "require");
-	assert_string_equal(mn_conf_get(c, "revocation", "crl_dir"), MN_STATEDIR "/crl");
+	assert_non_null(mn_conf_get(c, "revocation", "plugin_dir"));
+	assert_null(mn_conf_get(c, "revocation", "crl_dir"));
 	assert_string_equal(mn_conf_get(c, "", "state_dir"), MN_STATEDIR);
 	assert_int_equal(mn_conf_get_bool(c, "", "warm_login", &b), MN_OK);
 	assert_int_equal(b, 1);
@@ -151,7 +152,7 @@ static void test_full_file(void **state)
 	                           "[revocation]\n"
 	                           "backends = none\n"
 	                           "policy = soft\n"
-	                           "crl_dir = /srv/crl\n"
+	                           "plugin_dir = /srv/plugins\n"
 	                           "max_staleness = 31536000"; /* no final newline */
 	struct mn_conf *c = NULL;
 	char err[512];
@@ -171,7 +172,7 @@ static void test_full_file(void **state)
 	assert_string_equal(mn_conf_get(c, "", "locale_dir"), "/usr/local/share/locale");
 	assert_string_equal(mn_conf_get(c, "revocation", "backends"), "none");
 	assert_string_equal(mn_conf_get(c, "revocation", "policy"), "soft");
-	assert_string_equal(mn_conf_get(c, "revocation", "crl_dir"), "/srv/crl");
+	assert_string_equal(mn_conf_get(c, "revocation", "plugin_dir"), "/srv/plugins");
 	assert_int_equal(mn_conf_get_uint(c, "", "card_wait", &u), MN_OK);
 	assert_int_equal(u, 0);
 	assert_int_equal(mn_conf_get_uint(c, "", "min_pin_tries", &u), MN_OK);
@@ -253,8 +254,10 @@ static void test_enum_and_lists(void **state)
 	expect_error("[revocation]\nbackends = crl,none\n", 2, "'none' must be the only backend");
 	expect_error("[revocation]\nbackends = none, none\n", 2, "listed twice");
 	expect_error("[revocation]\nbackends = crl,crl\n", 2, "listed twice");
-	expect_error("[revocation]\nbackends = ocsp\n", 2, "unknown backend 'ocsp'");
-	expect_error("[revocation]\nbackends = crl,\n", 2, "unknown backend ''");
+	expect_ok("[revocation]\nbackends = crl, ocsp, http\n"); /* plugins, checked when loaded */
+	expect_error("[revocation]\nbackends = OCSP\n", 2, "bad backend name 'OCSP'");
+	expect_error("[revocation]\nbackends = ../x\n", 2, "bad backend name");
+	expect_error("[revocation]\nbackends = crl,\n", 2, "bad backend name ''");
 	expect_error("[revocation]\nbackends =\n", 2, "must not be empty");
 
 	expect_ok("policy_oids = 1.2\n");
@@ -282,7 +285,12 @@ static void test_paths(void **state)
 	expect_error("store = enrollments\n", 1, "'store' must be an absolute path");
 	expect_error("store =\n", 1, "'store' must not be empty");
 	expect_error("opensc_conf = opensc.conf\n", 1, "absolute path");
-	expect_error("[revocation]\ncrl_dir = ./crl\n", 2, "crl_dir");
+	expect_error("[revocation]\nplugin_dir = ./p\n", 2, "plugin_dir");
+	/* backend sections: any backend name, keys checked by the backend itself */
+	expect_error("[revocation.Bad-Name]\n", 1, "bad backend section");
+	expect_error("[revocation.ocsp]\nurl = http://x/ # old\n", 2, "comments are not allowed");
+	expect_error("[revocation.ocsp]\nurl = a\nurl = b\n", 3, "set twice");
+	expect_error("[revocation.ocsp]\n[revocation.ocsp]\n", 2, "appears twice");
 	expect_error("helper = ~/helper\n", 1, "helper");
 }
 

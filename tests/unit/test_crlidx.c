@@ -22,8 +22,10 @@
 #include <openssl/x509v3.h>
 
 #include "mn_crlidx.h"
+#include "mn_conf.h"
 #include "mn_err.h"
 #include "mn_revoke.h"
+#include "mn_revoker.h"
 
 #define DAY (24L * 3600)
 
@@ -756,14 +758,43 @@ static void import_a(long next_off)
 	sk_X509_free(sk);
 }
 
+/* The login's revocation check: mn_revoker with the crl plugin from the build tree. */
+static int revoker_for(const char *backends, enum mn_rev_policy policy, unsigned staleness,
+                       struct mn_revoker **ret)
+{
+	char path[700], cwd[512], text[2048], err[256];
+	struct mn_conf *conf = NULL;
+	int fd, r;
+
+	assert_non_null(getcwd(cwd, sizeof(cwd)));
+	snprintf(path, sizeof(path), "%s/mynumber.conf", fx.dir);
+	snprintf(text, sizeof(text),
+	         "state_dir = %s/state\n[revocation]\nbackends = %s\npolicy = %s\n"
+	         "max_staleness = %u\nplugin_dir = %s/revocation/.libs\n"
+	         "[revocation.crl]\ndir = %s\n",
+	         fx.dir, backends, policy == MN_REV_SOFT ? "soft" : "require", staleness, cwd,
+	         fx.dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	r = mn_conf_load(path, &conf, err, sizeof(err));
+	if (r == MN_OK)
+		r = mn_revoker_open(conf, ret, err, sizeof(err));
+	mn_conf_free(&conf);
+	return r;
+}
+
 static struct mn_rev_result check(const char *backends, enum mn_rev_policy policy,
                                   unsigned staleness, X509 *cert, X509 *issuer, time_t now)
 {
+	struct mn_revoker *rv = NULL;
 	struct mn_rev_result res;
 
 	memset(&res, 0x55, sizeof(res));
-	assert_int_equal(
-	    mn_revoke_check(backends, fx.dir, policy, staleness, cert, issuer, now, &res), MN_OK);
+	assert_int_equal(revoker_for(backends, policy, staleness, &rv), MN_OK);
+	assert_int_equal(mn_revoker_check(rv, cert, issuer, now, &res), MN_OK);
+	mn_revoker_close(&rv);
 	return res;
 }
 
@@ -775,7 +806,7 @@ static void test_revoke_basic(void **state)
 	/* nothing imported */
 	r = check("crl", MN_REV_REQUIRE, 0, fx.leaf_good, fx.ca_a, fx.now);
 	assert_int_equal(r.status, MN_REV_UNAVAILABLE);
-	assert_non_null(strstr(r.detail, "no CRL imported for issuer"));
+	assert_non_null(strstr(r.detail, "no usable index"));
 	assert_int_equal(r.soft_accepted, 0);
 	r = check("crl", MN_REV_SOFT, 3600, fx.leaf_good, fx.ca_a, fx.now);
 	assert_int_equal(r.status, MN_REV_UNAVAILABLE);
@@ -792,7 +823,8 @@ static void test_revoke_basic(void **state)
 	assert_int_equal(r.reason, 6);
 	assert_int_equal(r.revoked_at, fx.now - 3600);
 	assert_int_equal(r.soft_accepted, 0);
-	assert_non_null(strstr(r.detail, "certificateHold"));
+	assert_non_null(strstr(r.detail, "revoked"));
+	assert_string_equal(mn_rev_reason_name(r.reason), "certificateHold");
 
 	/* none */
 	r = check("none", MN_REV_REQUIRE, 0, fx.leaf_revoked, fx.ca_a, fx.now);
@@ -807,15 +839,17 @@ static void test_revoke_stale(void **state)
 
 	(void)state;
 	import_a(DAY);
-	/* past nextUpdate, within max_staleness */
+	/* past nextUpdate, within max_staleness: refused by require, let through by soft */
 	r = check("crl", MN_REV_REQUIRE, 3600, fx.leaf_good, fx.ca_a, next + 60);
-	assert_int_equal(r.status, MN_REV_GOOD);
+	assert_int_equal(r.status, MN_REV_UNAVAILABLE);
+	assert_int_equal(r.soft_accepted, 0);
 	assert_non_null(strstr(r.detail, "stale since"));
-	assert_non_null(strstr(r.detail, "within max_staleness"));
-	/* beyond it */
+	r = check("crl", MN_REV_SOFT, 3600, fx.leaf_good, fx.ca_a, next + 60);
+	assert_int_equal(r.soft_accepted, 1);
+	assert_non_null(strstr(r.detail, "soft policy"));
+	/* beyond it: never */
 	r = check("crl", MN_REV_REQUIRE, 3600, fx.leaf_good, fx.ca_a, next + 3601);
 	assert_int_equal(r.status, MN_REV_UNAVAILABLE);
-	assert_non_null(strstr(r.detail, "CRL stale since "));
 	r = check("crl", MN_REV_SOFT, 3600, fx.leaf_good, fx.ca_a, next + 3601);
 	assert_int_equal(r.status, MN_REV_UNAVAILABLE);
 	assert_int_equal(r.soft_accepted, 0);
@@ -834,13 +868,13 @@ static void test_revoke_issuer_mismatch(void **state)
 	import_a(7 * DAY);
 	/* same key as A, other DN: the index of that key is for another issuer name */
 	r = check("crl", MN_REV_SOFT, 0, fx.leaf_other, fx.ca_other, fx.now);
-	assert_int_equal(r.status, MN_REV_UNAVAILABLE);
+	assert_int_equal(r.status, MN_REV_UNKNOWN);
 	assert_non_null(strstr(r.detail, "another issuer"));
 	assert_int_equal(r.soft_accepted, 0);
 	/* issued by B (same DN as A) but checked against A */
 	r = check("crl", MN_REV_SOFT, 0, fx.leaf_b, fx.ca_a, fx.now);
 	assert_int_equal(r.status, MN_REV_UNKNOWN);
-	assert_non_null(strstr(r.detail, "not issued by"));
+	assert_non_null(strstr(r.detail, "not issued by this CA"));
 	assert_int_equal(r.soft_accepted, 0);
 	/* A's index renamed to B's key id: the key id inside does not match */
 	key_hex(fx.ca_a, hex);
@@ -849,7 +883,7 @@ static void test_revoke_issuer_mismatch(void **state)
 	snprintf(dst, sizeof(dst), "%s/%s.idx", fx.dir, hex);
 	assert_int_equal(rename(src, dst), 0);
 	r = check("crl", MN_REV_REQUIRE, 0, fx.leaf_b, fx.ca_b, fx.now);
-	assert_int_equal(r.status, MN_REV_UNAVAILABLE);
+	assert_int_equal(r.status, MN_REV_UNKNOWN);
 	assert_non_null(strstr(r.detail, "another issuer"));
 }
 
@@ -859,34 +893,29 @@ static void test_revoke_soft_and_args(void **state)
 
 	(void)state;
 	import_a(7 * DAY);
-	/* a 21-octet serial cannot be on the CRL: UNKNOWN, accepted only by soft */
+	/* a 21-octet serial cannot be on the CRL: UNKNOWN, and no GOOD to fall back on */
 	r = check("crl", MN_REV_REQUIRE, 0, fx.leaf_long, fx.ca_a, fx.now);
 	assert_int_equal(r.status, MN_REV_UNKNOWN);
 	assert_int_equal(r.soft_accepted, 0);
 	r = check("crl", MN_REV_SOFT, 0, fx.leaf_long, fx.ca_a, fx.now);
 	assert_int_equal(r.status, MN_REV_UNKNOWN);
-	assert_int_equal(r.soft_accepted, 1);
-	/* ... but not once the index is too stale */
-	r = check("crl", MN_REV_SOFT, 0, fx.leaf_long, fx.ca_a, fx.now + 8 * DAY);
 	assert_int_equal(r.soft_accepted, 0);
 
-	memset(&r, 0x55, sizeof(r));
-	assert_int_equal(
-	    mn_revoke_check("ocsp", fx.dir, MN_REV_REQUIRE, 0, fx.leaf_good, fx.ca_a, fx.now, &r),
-	    MN_ERR_INVALID_ARG);
-	assert_int_equal(mn_revoke_check("crl,none", fx.dir, MN_REV_REQUIRE, 0, fx.leaf_good,
-	                                 fx.ca_a, fx.now, &r),
-	                 MN_ERR_INVALID_ARG);
-	assert_int_equal(mn_revoke_check("crl,crl", fx.dir, MN_REV_REQUIRE, 0, fx.leaf_good,
-	                                 fx.ca_a, fx.now, &r),
-	                 MN_ERR_INVALID_ARG);
-	assert_int_equal(
-	    mn_revoke_check("", fx.dir, MN_REV_REQUIRE, 0, fx.leaf_good, fx.ca_a, fx.now, &r),
-	    MN_ERR_INVALID_ARG);
-	assert_int_equal(
-	    mn_revoke_check("crl", fx.dir, MN_REV_REQUIRE, 0, NULL, fx.ca_a, fx.now, &r),
-	    MN_ERR_INVALID_ARG);
-	assert_int_equal(r.status, 0x55555555); /* untouched on failure */
+	/* configurations that must not become "no check" */
+	{
+		struct mn_revoker *rv = NULL;
+		assert_int_not_equal(revoker_for("ocsp9", MN_REV_REQUIRE, 0, &rv), MN_OK);
+		assert_int_not_equal(revoker_for("crl,none", MN_REV_REQUIRE, 0, &rv), MN_OK);
+		assert_int_not_equal(revoker_for("crl,crl", MN_REV_REQUIRE, 0, &rv), MN_OK);
+		assert_int_not_equal(revoker_for("", MN_REV_REQUIRE, 0, &rv), MN_OK);
+		assert_null(rv);
+		assert_int_equal(revoker_for("crl", MN_REV_REQUIRE, 0, &rv), MN_OK);
+		memset(&r, 0x55, sizeof(r));
+		assert_int_equal(mn_revoker_check(rv, NULL, fx.ca_a, fx.now, &r),
+		                 MN_ERR_INVALID_ARG);
+		assert_int_equal(r.status, 0x55555555); /* untouched on failure */
+		mn_revoker_close(&rv);
+	}
 	assert_string_equal(mn_rev_reason_name(1), "keyCompromise");
 	assert_string_equal(mn_rev_reason_name(MN_CRL_REASON_NONE), "unspecified");
 	assert_string_equal(mn_rev_status_name(MN_REV_UNAVAILABLE), "unavailable");

@@ -13,11 +13,19 @@
 #include "mn_err.h"
 #include "mn_msg.h"
 
+#ifndef MN_STATEDIR
+#define MN_STATEDIR "/var/lib/mynumber"
+#endif
+
 int cmd_crl(struct cli *c, int argc, char **argv)
 {
 	struct mn_anchors *anchors = NULL;
 	char err[512], path[4096];
+	const char *dir = mn_conf_backend_get(c->conf, "crl", "dir");
 	int rc = 1;
+
+	if (dir == NULL)
+		dir = MN_STATEDIR "/crl";
 
 	if (argc != 3 || strcmp(argv[1], "import") != 0) {
 		fprintf(stderr, "usage: mynumber crl import FILE\n");
@@ -29,14 +37,12 @@ int cmd_crl(struct cli *c, int argc, char **argv)
 		return 1;
 	}
 	/* the index directory is made on first use, readable by the login helper */
-	if (mkdir(mn_conf_get(c->conf, "revocation", "crl_dir"), 0755) != 0 && errno != EEXIST) {
-		fprintf(stderr, "mynumber: %s: %s\n", mn_conf_get(c->conf, "revocation", "crl_dir"),
-		        strerror(errno));
+	if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+		fprintf(stderr, "mynumber: %s: %s\n", dir, strerror(errno));
 		goto out;
 	}
-	if (mn_crl_import(argv[2], mn_anchors_stack(anchors), time(NULL),
-	                  mn_conf_get(c->conf, "revocation", "crl_dir"), path, sizeof(path), err,
-	                  sizeof(err)) != MN_OK) {
+	if (mn_crl_import(argv[2], mn_anchors_stack(anchors), time(NULL), dir, path, sizeof(path),
+	                  err, sizeof(err)) != MN_OK) {
 		fprintf(stderr, "mynumber: %s: %s\n", argv[2], err);
 		goto out;
 	}

@@ -11,16 +11,15 @@
 #include "cli.h"
 #include "mn_cert.h"
 #include "mn_err.h"
-#include "mn_revoke.h"
+#include "mn_revoker.h"
 #include "mn_store.h"
 
 int cmd_authorized_keys(struct cli *c, int argc, char **argv)
 {
 	struct mn_store *store = NULL;
 	struct mn_anchors *anchors = NULL;
-	const char *pol = mn_conf_get(c->conf, "revocation", "policy");
+	struct mn_revoker *rv = NULL;
 	char err[512], line[2048], comment[64];
-	unsigned stale = 86400;
 	time_t now = time(NULL);
 	size_t i, n;
 	int rc = 1;
@@ -29,11 +28,14 @@ int cmd_authorized_keys(struct cli *c, int argc, char **argv)
 		fprintf(stderr, "usage: mynumber authorized-keys USER\n");
 		return 2;
 	}
-	mn_conf_get_uint(c->conf, "revocation", "max_staleness", &stale);
 	if (mn_anchors_load(mn_conf_get(c->conf, "", "trust_anchors"), &anchors, err,
 	                    sizeof(err)) != MN_OK) {
 		fprintf(stderr, "mynumber: %s\n", err);
 		return 1;
+	}
+	if (mn_revoker_open(c->conf, &rv, err, sizeof(err)) != MN_OK) {
+		fprintf(stderr, "mynumber: %s\n", err);
+		goto out;
 	}
 	if (cli_load_store(c, &store) != 0)
 		goto out;
@@ -49,11 +51,7 @@ int cmd_authorized_keys(struct cli *c, int argc, char **argv)
 		if (mn_cert_from_der(b->cert, b->cert_len, &cert) == MN_OK &&
 		    mn_cert_validate(anchors, cert, mn_conf_get(c->conf, "", "policy_oids"), now,
 		                     &v, &issuer, NULL, 0) == MN_OK &&
-		    v == MN_CERT_OK &&
-		    mn_revoke_check(mn_conf_get(c->conf, "revocation", "backends"),
-		                    mn_conf_get(c->conf, "revocation", "crl_dir"),
-		                    pol && strcmp(pol, "soft") == 0 ? MN_REV_SOFT : MN_REV_REQUIRE,
-		                    stale, cert, issuer, now, &rev) == MN_OK &&
+		    v == MN_CERT_OK && mn_revoker_check(rv, cert, issuer, now, &rev) == MN_OK &&
 		    (rev.status == MN_REV_GOOD ||
 		     (rev.status != MN_REV_REVOKED && rev.soft_accepted))) {
 			snprintf(comment, sizeof(comment), "mynumber:%s:%u", b->user, b->id);
@@ -69,6 +67,7 @@ int cmd_authorized_keys(struct cli *c, int argc, char **argv)
 	rc = 0;
 out:
 	mn_store_free(&store);
+	mn_revoker_close(&rv);
 	mn_anchors_free(&anchors);
 	return rc;
 }

@@ -11,7 +11,7 @@
 #include "mn_err.h"
 #include "mn_msg.h"
 #include "mn_p11.h"
-#include "mn_revoke.h"
+#include "mn_revoker.h"
 #include "mn_store.h"
 
 static const char *verdict_text(enum mn_cert_verdict v)
@@ -46,14 +46,12 @@ static const char *rev_text(enum mn_rev_status s)
 static void show_cert(struct cli *c, X509 *cert)
 {
 	struct mn_anchors *anchors = NULL;
+	struct mn_revoker *rv = NULL;
 	struct mn_rev_result rev;
 	enum mn_cert_verdict v;
 	X509 *issuer = NULL;
-	const char *pol = mn_conf_get(c->conf, "revocation", "policy");
 	char na[16] = "?", sha[65] = "?", detail[256] = "", err[512];
-	unsigned stale = 86400;
 
-	mn_conf_get_uint(c->conf, "revocation", "max_staleness", &stale);
 	mn_cert_not_after(cert, na);
 	mn_cert_sha256_hex(cert, sha);
 	printf("certificate:   SHA-256 %s, valid until %s\n", sha, na);
@@ -65,12 +63,14 @@ static void show_cert(struct cli *c, X509 *cert)
 	if (mn_cert_validate(anchors, cert, mn_conf_get(c->conf, "", "policy_oids"), time(NULL), &v,
 	                     &issuer, detail, sizeof(detail)) == MN_OK) {
 		printf("               %s%s%s\n", verdict_text(v), detail[0] ? ": " : "", detail);
-		if (v == MN_CERT_OK &&
-		    mn_revoke_check(mn_conf_get(c->conf, "revocation", "backends"),
-		                    mn_conf_get(c->conf, "revocation", "crl_dir"),
-		                    pol && strcmp(pol, "soft") == 0 ? MN_REV_SOFT : MN_REV_REQUIRE,
-		                    stale, cert, issuer, time(NULL), &rev) == MN_OK)
-			printf("revocation:    %s (%s)\n", rev_text(rev.status), rev.detail);
+		if (v == MN_CERT_OK && mn_revoker_open(c->conf, &rv, err, sizeof(err)) != MN_OK)
+			printf("revocation:    cannot check: %s\n", err);
+		else if (v == MN_CERT_OK &&
+		         mn_revoker_check(rv, cert, issuer, time(NULL), &rev) == MN_OK)
+			printf("revocation:    %s%s (%s)\n", rev_text(rev.status),
+			       rev.soft_accepted ? ", accepted by the soft policy" : "",
+			       rev.detail);
+		mn_revoker_close(&rv);
 	}
 	X509_free(issuer);
 	mn_anchors_free(&anchors);

@@ -76,8 +76,15 @@ static void tty_debug(void *ctx, const char *text)
 		fprintf(stderr, "debug: %s\n", text);
 }
 
+static void tty_warn(void *ctx, const char *text)
+{
+	(void)ctx;
+	fprintf(stderr, "mynumber: warning: %s\n", text);
+}
+
 void cli_ui(struct cli *c, struct mn_ui *ui)
 {
+	ui->warn = tty_warn;
 	ui->say = tty_say;
 	ui->ask = tty_ask;
 	ui->debug = tty_debug;
