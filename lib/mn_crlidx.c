@@ -54,6 +54,9 @@ struct crl_info {
 	size_t number_len; /* 0: no CRL number */
 	unsigned char key_id[MN_KEY_ID_LEN];
 	unsigned char name_hash[NAME_HASH_LEN];
+	int delta; /* a delta CRL (RFC 5280 5.2.4): applies to the base CRL number below */
+	unsigned char base[MN_CRLIDX_MAX_SERIAL];
+	size_t base_len;
 };
 
 /* ---------------------------------------------------------------- small helpers */
@@ -426,8 +429,38 @@ out:
 	return r;
 }
 
-/* Delta CRLs and critical extensions we do not process are refused. */
-static int check_extensions(X509_CRL *crl, char *err, size_t errlen)
+/* The BaseCRLNumber of a delta CRL. */
+static int get_base(X509_CRL *crl, struct crl_info *info, char *err, size_t errlen)
+{
+	ASN1_INTEGER *num;
+	const unsigned char *p;
+	size_t len;
+	int crit, r = MN_ERR_FORMAT;
+
+	num = X509_CRL_get_ext_d2i(crl, NID_delta_crl, &crit, NULL);
+	if (num == NULL || crit != 1 || ASN1_STRING_type(num) == V_ASN1_NEG_INTEGER) {
+		set_err(err, errlen, "malformed deltaCRLIndicator (must be critical)");
+		goto out;
+	}
+	p = ASN1_STRING_get0_data(num);
+	len = (size_t)ASN1_STRING_length(num);
+	p = strip_zeros(p, &len);
+	if (len > MN_CRLIDX_MAX_SERIAL) {
+		set_err(err, errlen, "BaseCRLNumber longer than 20 octets");
+		goto out;
+	}
+	memcpy(info->base, p, len);
+	info->base_len = len;
+	info->delta = 1;
+	r = MN_OK;
+out:
+	ERR_clear_error();
+	ASN1_INTEGER_free(num);
+	return r;
+}
+
+/* Critical extensions we do not process are refused. */
+static int check_extensions(X509_CRL *crl, struct crl_info *info, char *err, size_t errlen)
 {
 	const STACK_OF(X509_EXTENSION) *exts = X509_CRL_get0_extensions(crl);
 	char oid[80];
@@ -439,8 +472,9 @@ static int check_extensions(X509_CRL *crl, char *err, size_t errlen)
 		int nid = OBJ_obj2nid(obj);
 
 		if (nid == NID_delta_crl) {
-			set_err(err, errlen, "delta CRLs are not supported yet");
-			return MN_ERR_UNSUPPORTED;
+			if ((r = get_base(crl, info, err, errlen)) != MN_OK)
+				return r;
+			continue;
 		}
 		if (!X509_EXTENSION_get_critical(ext))
 			continue;
@@ -497,7 +531,8 @@ static int check_times(X509_CRL *crl, time_t now, struct crl_info *info, char *e
 
 /* ---------------------------------------------------------------- import: the records */
 
-static int entry_extensions(X509_REVOKED *rev, int *reason, char *what, char *err, size_t errlen)
+static int entry_extensions(X509_REVOKED *rev, int delta, int *reason, char *what, char *err,
+                            size_t errlen)
 {
 	const STACK_OF(X509_EXTENSION) *exts = X509_REVOKED_get0_extensions(rev);
 	ASN1_ENUMERATED *e;
@@ -532,7 +567,7 @@ static int entry_extensions(X509_REVOKED *rev, int *reason, char *what, char *er
 		set_err(err, errlen, "CRL entry %s has an invalid reasonCode %ld", what, v);
 		return MN_ERR_FORMAT;
 	}
-	if (v == 8) {
+	if (v == 8 && !delta) {
 		set_err(err, errlen,
 		        "CRL entry %s has reason removeFromCRL, which only delta CRLs "
 		        "may carry",
@@ -544,7 +579,8 @@ static int entry_extensions(X509_REVOKED *rev, int *reason, char *what, char *er
 }
 
 /* One 32-byte record from a CRL entry. */
-static int make_record(X509_REVOKED *rev, size_t i, unsigned char *rec, char *err, size_t errlen)
+static int make_record(X509_REVOKED *rev, int delta, size_t i, unsigned char *rec, char *err,
+                       size_t errlen)
 {
 	static const unsigned char zero = 0;
 	const ASN1_INTEGER *sn = X509_REVOKED_get0_serialNumber(rev);
@@ -576,7 +612,7 @@ static int make_record(X509_REVOKED *rev, size_t i, unsigned char *rec, char *er
 		set_err(err, errlen, "CRL entry %s has a malformed revocationDate", what);
 		return MN_ERR_FORMAT;
 	}
-	if ((r = entry_extensions(rev, &reason, what, err, errlen)) != MN_OK)
+	if ((r = entry_extensions(rev, delta, &reason, what, err, errlen)) != MN_OK)
 		return r;
 	memset(rec, 0, MN_CRLIDX_RECORD_SIZE);
 	memcpy(rec + MN_CRLIDX_MAX_SERIAL - len, p, len);
@@ -601,7 +637,8 @@ static int rec_cmp(const void *a, const void *b)
 }
 
 /* Sorted, duplicate-free records of every entry; *ret NULL when there are none. */
-static int make_records(X509_CRL *crl, unsigned char **ret, size_t *ret_n, char *err, size_t errlen)
+static int make_records(X509_CRL *crl, int delta, unsigned char **ret, size_t *ret_n, char *err,
+                        size_t errlen)
 {
 	STACK_OF(X509_REVOKED) *revs = X509_CRL_get_REVOKED(crl);
 	unsigned char *recs = NULL;
@@ -619,7 +656,7 @@ static int make_records(X509_CRL *crl, unsigned char **ret, size_t *ret_n, char 
 		return MN_ERR_NOMEM;
 	}
 	for (i = 0; i < n; i++) {
-		r = make_record(sk_X509_REVOKED_value(revs, (int)i), i,
+		r = make_record(sk_X509_REVOKED_value(revs, (int)i), delta, i,
 		                recs + i * MN_CRLIDX_RECORD_SIZE, err, errlen);
 		if (r != MN_OK)
 			goto out;
@@ -758,6 +795,67 @@ out:
 	return r;
 }
 
+/*
+ * A delta CRL applies to the current index: it needs one for this issuer whose CRL number is
+ * at least the delta's BaseCRLNumber, and lower than the delta's own number. The result is
+ * the index's entries plus the delta's, less those the delta marks removeFromCRL (a released
+ * certificateHold). *recs (the delta's, sorted) is replaced by the merged records.
+ */
+static int apply_delta(const struct mn_crlidx *old, const struct crl_info *info,
+                       unsigned char **recs, size_t *n, char *err, size_t errlen)
+{
+	const unsigned char *onum, *o;
+	unsigned char *out = NULL, *d = *recs;
+	size_t olen, i = 0, j = 0, k = 0, on;
+	char a[2 * MN_CRLIDX_MAX_SERIAL + 1], b[2 * MN_CRLIDX_MAX_SERIAL + 1];
+
+	if (old == NULL || memcmp(mn_crlidx_issuer_key_id(old), info->key_id, MN_KEY_ID_LEN) != 0 ||
+	    memcmp(mn_crlidx_issuer_name_sha256(old), info->name_hash, NAME_HASH_LEN) != 0) {
+		set_err(err, errlen, "a delta CRL needs the base CRL imported first");
+		return MN_ERR_NOT_FOUND;
+	}
+	onum = mn_crlidx_crl_number(old, &olen);
+	hex(onum, olen, a);
+	hex(info->base, info->base_len, b);
+	if (olen == 0 || num_cmp(onum, olen, info->base, info->base_len) < 0) {
+		set_err(err, errlen,
+		        "the delta CRL is based on CRL 0x%s, the index has 0x%s: "
+		        "import that base CRL first",
+		        b, olen ? a : "(none)");
+		return MN_ERR_NOT_FOUND;
+	}
+	if (info->number_len == 0 || num_cmp(info->number, info->number_len, onum, olen) <= 0) {
+		set_err(err, errlen, "the delta CRL is not newer than the index (0x%s)", a);
+		return MN_ERR_FORMAT;
+	}
+	on = old->count;
+	if (on + *n > UINT32_MAX || (out = malloc((on + *n) * MN_CRLIDX_RECORD_SIZE + 1)) == NULL) {
+		set_err(err, errlen, "out of memory merging the delta CRL");
+		return MN_ERR_NOMEM;
+	}
+	o = old->base + MN_CRLIDX_HEADER_SIZE;
+	while (i < on || j < *n) {
+		const unsigned char *x = i < on ? o + i * MN_CRLIDX_RECORD_SIZE : NULL;
+		const unsigned char *y = j < *n ? d + j * MN_CRLIDX_RECORD_SIZE : NULL;
+		int c = x == NULL ? 1 : y == NULL ? -1 : memcmp(x, y, MN_CRLIDX_MAX_SERIAL);
+
+		if (c < 0) {
+			memcpy(out + k++ * MN_CRLIDX_RECORD_SIZE, x, MN_CRLIDX_RECORD_SIZE);
+			i++;
+			continue;
+		}
+		if (c == 0)
+			i++; /* the delta's entry replaces (or removes) the base's */
+		if (y[R_REASON] != 8)
+			memcpy(out + k++ * MN_CRLIDX_RECORD_SIZE, y, MN_CRLIDX_RECORD_SIZE);
+		j++;
+	}
+	free(*recs);
+	*recs = out;
+	*n = k;
+	return MN_OK;
+}
+
 static void make_header(const struct crl_info *info, size_t n, unsigned char *h)
 {
 	memset(h, 0, MN_CRLIDX_HEADER_SIZE);
@@ -783,7 +881,7 @@ static int check_crl(X509_CRL *crl, STACK_OF(X509) *anchors, time_t now, struct 
 
 	if ((r = find_issuer(crl, anchors, &ca, err, errlen)) != MN_OK ||
 	    (r = check_aki(crl, ca, err, errlen)) != MN_OK ||
-	    (r = check_extensions(crl, err, errlen)) != MN_OK ||
+	    (r = check_extensions(crl, info, err, errlen)) != MN_OK ||
 	    (r = check_times(crl, now, info, err, errlen)) != MN_OK ||
 	    (r = get_number(crl, info, err, errlen)) != MN_OK)
 		return r;
@@ -845,7 +943,9 @@ int mn_crl_import(const char *crl_path, STACK_OF(X509) *anchors, time_t now, con
 	    memcmp(mn_crlidx_issuer_key_id(old), info.key_id, MN_KEY_ID_LEN) == 0 &&
 	    (r = check_rollback(old, &info, err, errlen)) != MN_OK)
 		goto out;
-	if ((r = make_records(crl, &recs, &n, err, errlen)) != MN_OK)
+	if ((r = make_records(crl, info.delta, &recs, &n, err, errlen)) != MN_OK)
+		goto out;
+	if (info.delta && (r = apply_delta(old, &info, &recs, &n, err, errlen)) != MN_OK)
 		goto out;
 	X509_CRL_free(crl); /* the big allocation goes before the write */
 	crl = NULL;

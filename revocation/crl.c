@@ -6,6 +6,7 @@
  *
  *   [revocation.crl]
  *   dir = /var/lib/mynumber/crl
+ *   source = https://operator.example/jpki/auth.crl, /srv/crl-drop   (mynumber crl refresh)
  */
 #include "config.h"
 
@@ -37,6 +38,9 @@ static int crl_open(const struct mynumber_rev_setting *settings, size_t n, void 
 	for (i = 0; i < n; i++) {
 		if (strcmp(settings[i].key, "dir") == 0 && settings[i].value[0] == '/') {
 			dir = settings[i].value;
+		} else if (strcmp(settings[i].key, "source") == 0) {
+			/* where "mynumber crl refresh" fetches CRLs from: not the login's business
+			 */
 		} else {
 			snprintf(err, errlen, "[revocation.crl]: unknown or invalid setting '%s'",
 			         settings[i].key);

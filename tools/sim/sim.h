@@ -207,6 +207,9 @@ struct sim_crl_opts {
 	int ca;                 /* 0 auth, 1 sign */
 	const char *signer_dir; /* sign with this directory's CA (NULL: DIR's) */
 	int der;                /* DER instead of PEM */
+	long delta_base;        /* >= 0: a delta CRL (critical deltaCRLIndicator) on this base */
+	const char *remove[SIM_CRL_MAX_REVOKE]; /* delta entries with reason removeFromCRL */
+	size_t n_remove;
 };
 
 /* Write a v2 CRL (sha256WithRSA, CRL number, AKI, reason keyCompromise, date now-1h) to out. */

@@ -141,7 +141,7 @@ out:
 	return r;
 }
 
-static int add_extensions(X509_CRL *crl, X509 *ca, long number)
+static int add_extensions(X509_CRL *crl, X509 *ca, long number, long delta_base)
 {
 	ASN1_INTEGER *num = ASN1_INTEGER_new();
 	X509_EXTENSION *ext = NULL;
@@ -150,6 +150,9 @@ static int add_extensions(X509_CRL *crl, X509 *ca, long number)
 
 	if (num == NULL || !ASN1_INTEGER_set_int64(num, number) ||
 	    X509_CRL_add1_ext_i2d(crl, NID_crl_number, num, 0, 0) != 1)
+		goto out;
+	if (delta_base >= 0 && (!ASN1_INTEGER_set_int64(num, delta_base) ||
+	                        X509_CRL_add1_ext_i2d(crl, NID_delta_crl, num, 1, 0) != 1))
 		goto out;
 	X509V3_set_ctx(&ctx, ca, NULL, NULL, crl, 0);
 	if ((ext = X509V3_EXT_nconf_nid(NULL, &ctx, NID_authority_key_identifier,
@@ -169,12 +172,13 @@ static int build(const char *dir, const struct sim_crl_opts *o, X509 *ca, X509_C
 	ASN1_TIME *tu = X509_time_adj_ex(NULL, (int)o->this_update_days, 0, &now);
 	ASN1_TIME *nu = X509_time_adj_ex(NULL, (int)o->next_update_days, 0, &now);
 	ASN1_TIME *date = ASN1_TIME_set(NULL, now - 3600);
-	ASN1_ENUMERATED *reason = ASN1_ENUMERATED_new();
+	ASN1_ENUMERATED *reason = ASN1_ENUMERATED_new(), *remove = ASN1_ENUMERATED_new();
 	size_t i;
 	int r = MN_ERR_CRYPTO;
 
-	if (tu == NULL || nu == NULL || date == NULL || reason == NULL ||
-	    !ASN1_ENUMERATED_set(reason, CRL_REASON_KEY_COMPROMISE))
+	if (tu == NULL || nu == NULL || date == NULL || reason == NULL || remove == NULL ||
+	    !ASN1_ENUMERATED_set(reason, CRL_REASON_KEY_COMPROMISE) ||
+	    !ASN1_ENUMERATED_set(remove, CRL_REASON_REMOVE_FROM_CRL))
 		goto out;
 	if (!X509_CRL_set_version(crl, X509_CRL_VERSION_2) ||
 	    !X509_CRL_set_issuer_name(crl, X509_get_subject_name(ca)) ||
@@ -186,8 +190,15 @@ static int build(const char *dir, const struct sim_crl_opts *o, X509 *ca, X509_C
 			goto out;
 		}
 	}
+	for (i = 0; i < o->n_remove; i++) {
+		if ((r = add_named(crl, dir, o->ca, o->remove[i], date, remove)) != MN_OK) {
+			fprintf(stderr, "mynumber-sim: cannot add removeFromCRL %s\n",
+			        o->remove[i]);
+			goto out;
+		}
+	}
 	if ((r = add_random(crl, o->entries, date, reason)) != MN_OK ||
-	    (r = add_extensions(crl, ca, o->crl_number)) != MN_OK)
+	    (r = add_extensions(crl, ca, o->crl_number, o->delta_base)) != MN_OK)
 		goto out;
 	r = X509_CRL_sort(crl) ? MN_OK : MN_ERR_CRYPTO;
 out:
@@ -195,6 +206,7 @@ out:
 	ASN1_TIME_free(nu);
 	ASN1_TIME_free(date);
 	ASN1_ENUMERATED_free(reason);
+	ASN1_ENUMERATED_free(remove);
 	return r;
 }
 

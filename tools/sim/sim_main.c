@@ -35,6 +35,7 @@ static const char usage_text[] =
     "  mynumber-sim crl [options] DIR OUT  write a test CRL issued by DIR's CA\n"
     "      --revoke HEX|self (repeatable)   --entries N (random 8-byte serials)\n"
     "      --crl-number N (1)  --this-update-days D (-1)  --next-update-days D (7)\n"
+    "      --delta BASE (a delta CRL on CRL number BASE)  --remove SERIAL|self (removeFromCRL)\n"
     "      --ca auth|sign (auth)  --signer-dir OTHERDIR  --der (default PEM)\n"
     "  mynumber-sim --help | --version\n";
 
@@ -203,10 +204,13 @@ static int cmd_crl(int argc, char **argv)
 	    {"ca", required_argument, NULL, 'c'},
 	    {"signer-dir", required_argument, NULL, 's'},
 	    {"der", no_argument, NULL, 'd'},
+	    {"delta", required_argument, NULL, 'D'},
+	    {"remove", required_argument, NULL, 'R'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	struct sim_crl_opts o = {.crl_number = 1, .this_update_days = -1, .next_update_days = 7};
+	struct sim_crl_opts o = {
+	    .crl_number = 1, .this_update_days = -1, .next_update_days = 7, .delta_base = -1};
 	int ch;
 
 	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -245,6 +249,18 @@ static int cmd_crl(int argc, char **argv)
 			break;
 		case 'd':
 			o.der = 1;
+			break;
+		case 'D':
+			if (parse_long(optarg, 0, LONG_MAX, &o.delta_base) != MN_OK)
+				return usage_error("must be a non-negative number", "--delta");
+			break;
+		case 'R':
+			if (o.n_remove == SIM_CRL_MAX_REVOKE)
+				return usage_error("too many serials", "--remove");
+			if (strcmp(optarg, "self") != 0 && check_serial(optarg) != MN_OK)
+				return usage_error("must be self or 1-40 hex digits, not all zero",
+				                   "--remove");
+			o.remove[o.n_remove++] = optarg;
 			break;
 		case 'h':
 			fputs(usage_text, stdout);
