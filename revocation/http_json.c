@@ -173,7 +173,7 @@ int http_parse_answer(const char *body, size_t len, struct http_fields *ret, con
 
 	memset(&f, 0, sizeof(f));
 	f.reason = -1;
-	*why = "not a JSON object";
+	*why = "not one JSON object";
 	if (len == 0 || len > (size_t)INT32_MAX || memchr(body, '\0', len) != NULL)
 		goto out;
 	if ((tok = json_tokener_new_ex(MAX_DEPTH)) == NULL) {
