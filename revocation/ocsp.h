@@ -34,8 +34,8 @@ int ocsp_parse_url(const char *url, struct ocsp_url *u, char *err, size_t errlen
  * On success *resp (OPENSSL_free it) and *resp_len; otherwise MN_ERR_TIMEOUT, MN_ERR_IO,
  * MN_ERR_TOO_LARGE or MN_ERR_FORMAT and a short reason in err. */
 int ocsp_http_post(const struct ocsp_url *u, OCSP_REQUEST *req, size_t max_resp,
-		   int64_t deadline_ms, unsigned char **resp, size_t *resp_len, char *err,
-		   size_t errlen);
+                   int64_t deadline_ms, unsigned char **resp, size_t *resp_len, char *err,
+                   size_t errlen);
 
 /* The response is DER with nothing after it: resp was parsed from all of der, and the
  * BasicOCSPResponse inside it is exactly the content of responseBytes. */
@@ -46,6 +46,6 @@ int ocsp_check_der(const unsigned char *der, size_t der_len, OCSP_BASICRESP *bs)
  * certificate in the response issued by the issuer with id-kp-OCSPSigning; responder
  * certificates must be valid at now. MN_OK, or MN_ERR_CRYPTO and the reason in why. */
 int ocsp_verify_signer(OCSP_BASICRESP *bs, X509 *issuer, X509 *trusted, int64_t now, char *why,
-		       size_t whylen);
+                       size_t whylen);
 
 #endif

@@ -23,6 +23,7 @@
 #include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/http.h>
+#include <openssl/httperr.h>
 
 #include "mn_err.h"
 #include "ocsp.h"
@@ -46,6 +47,7 @@ static void sanitize(char *s)
 int ocsp_parse_url(const char *url, struct ocsp_url *u, char *err, size_t errlen)
 {
 	char *user = NULL, *host = NULL, *port = NULL, *path = NULL, *query = NULL, *frag = NULL;
+	struct ocsp_url t;
 	const char *c;
 	int ssl = 0, port_num = 0, r = MN_ERR_INVALID_ARG, n;
 
@@ -75,24 +77,30 @@ int ocsp_parse_url(const char *url, struct ocsp_url *u, char *err, size_t errlen
 		snprintf(err, errlen, "user information in the URL is not supported");
 		goto out;
 	}
-	if (strlen(host) >= sizeof(u->host)) {
+	n = (int)strlen(host);
+	if (host[0] == '[' && n > 2 && host[n - 1] == ']') { /* an IPv6 address */
+		memmove(host, host + 1, (size_t)n - 2);
+		host[n - 2] = '\0';
+	}
+	if (strlen(host) >= sizeof(t.host)) {
 		snprintf(err, errlen, "the host name is too long");
 		goto out;
 	}
-	snprintf(u->host, sizeof(u->host), "%s", host);
-	snprintf(u->port, sizeof(u->port), "%d", port_num);
-	snprintf(u->hostport, sizeof(u->hostport), strchr(host, ':') != NULL ? "[%s]" : "%s", host);
+	snprintf(t.host, sizeof(t.host), "%s", host);
+	snprintf(t.port, sizeof(t.port), "%d", port_num);
+	snprintf(t.hostport, sizeof(t.hostport), strchr(host, ':') != NULL ? "[%s]" : "%s", host);
 	if (port_num != 80) {
-		n = (int)strlen(u->hostport);
-		snprintf(u->hostport + n, sizeof(u->hostport) - (size_t)n, ":%d", port_num);
+		n = (int)strlen(t.hostport);
+		snprintf(t.hostport + n, sizeof(t.hostport) - (size_t)n, ":%d", port_num);
 	}
-	n = snprintf(u->path, sizeof(u->path), "%s%s%s%s",
-	             path != NULL && path[0] == '/' ? "" : "/", path != NULL ? path : "",
-	             query != NULL ? "?" : "", query != NULL ? query : "");
-	if (n < 0 || (size_t)n >= sizeof(u->path)) {
+	n = snprintf(t.path, sizeof(t.path), "%s%s%s%s", path != NULL && path[0] == '/' ? "" : "/",
+	             path != NULL ? path : "", query != NULL && query[0] != '\0' ? "?" : "",
+	             query != NULL ? query : "");
+	if (n < 0 || (size_t)n >= sizeof(t.path)) {
 		snprintf(err, errlen, "the URL path is too long");
 		goto out;
 	}
+	*u = t;
 	r = MN_OK;
 out:
 	OPENSSL_free(user);
