@@ -89,7 +89,11 @@ check_fails "require: a stale CRL does not let anyone in" login taro 1234
 expect "unavailable" 'revocation status'
 MN_REV_POLICY=soft MN_REV_STALENESS=259200 mn_pam_conf
 no_cache
-check "soft, stale by 2 days, max_staleness 3 days: accepted" login taro 1234
+check "soft, stale by 2 days, max_staleness 3 days: accepted" \
+	sh -c "printf '1234\n' | PAM_WRAPPER_DEBUGLEVEL=3 LD_PRELOAD='libpam_wrapper.so libnss_wrapper.so' \
+	PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR='$T/pam.d' NSS_WRAPPER_PASSWD='$ETC/passwd' \
+	NSS_WRAPPER_GROUP='$ETC/group' pamtester mynumber-test taro authenticate"
+expect "the acceptance is logged as a warning, with the reason" 'SYSLOG\(4\).*soft policy: accepted a GOOD answer stale since'
 check "status says why" wrapped "$MYNUMBER" --config "$CONF" status
 expect "accepted by the soft policy, with the reason" 'accepted by the soft policy.*stale since'
 MN_REV_POLICY=soft MN_REV_STALENESS=86400 mn_pam_conf
