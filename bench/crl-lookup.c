@@ -2,7 +2,7 @@
  * crl-lookup: lookup latency in a CRL index (bench/bench-crl.sh).
  *   crl-lookup INDEX N     N random serials (8 bytes, like the benchmark CRL's)
  * Prints the mean microseconds per lookup, twice: with the index kept open, and with
- * open + mmap + lookup + close for every query (what one login does).
+ * open + header read + lookup + close for every query (what one login does).
  */
 #include "config.h"
 
