@@ -20,11 +20,15 @@
  *     helper         path  MN_DEFAULT_HELPER
  *     allow_phone    bool  yes (yes/no/true/false/1/0, any case)
  *     locale_dir     path  MN_LOCALEDIR
+ *     warm_login     bool  yes
+ *     state_dir      path  MN_STATEDIR
  *   [revocation]:
- *     backends       comma-separated from {crl, none}, "none" only alone; crl
+ *     backends       comma-separated plugin names ([a-z0-9_]), or "none" alone; crl
  *     policy         require | soft; require
- *     crl_dir        path  /var/lib/mynumber/crl
  *     max_staleness  uint  86400 (seconds, 0..31536000)
+ *     plugin_dir     path  MN_PLUGINDIR
+ *     timeout        uint  5 (seconds for all backends together, 1..60)
+ *   [revocation.NAME]: any keys, checked by the backend NAME when it is loaded
  * Paths must be absolute.
  */
 #ifndef MN_CONF_H

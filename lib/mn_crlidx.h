@@ -1,6 +1,6 @@
 /*
  * CRL index: a verified CRL turned into a file of fixed-width records sorted by serial, so a
- * login can mmap it and binary-search a serial without parsing the CRL (format:
+ * login can binary-search a serial (about 20 record reads) without parsing the CRL (format:
  * doc/crl-index.md). mn_crl_import runs off the login path (root, after a download); the
  * lookup side allocates nothing proportional to the CRL.
  */
@@ -30,18 +30,23 @@
  * CRL signature (all generations of a JPKI CA share one DN); it must be a CA (basic
  * constraints) with cRLSign when it has a key usage, and match the CRL's authority key
  * identifier when both are present. Refused: thisUpdate later than now + 300 s, no
- * nextUpdate or one not after thisUpdate, nextUpdate before now (expired), delta CRLs,
+ * nextUpdate or one not after thisUpdate, nextUpdate before now (expired),
  * unknown critical CRL or entry extensions, indirect, attribute-only, CA-only or
  * reason-partitioned CRLs (issuingDistributionPoint), negative serials or serials longer than
- * 20 octets, removeFromCRL entries, and a CRL older than the index it would replace (lower
+ * 20 octets, removeFromCRL entries in a full CRL, and a CRL older than the index it would
+ * replace (lower
  * CRL number, or the same number or no numbers with an earlier thisUpdate; a CRL without a
  * number never replaces one with a number). A corrupt existing index is replaced. Imports
  * into one directory are serialised with flock on the directory.
  *
+ * A delta CRL (critical deltaCRLIndicator) is merged into the current index: it needs one
+ * for the same issuer whose CRL number is at least the delta's BaseCRLNumber, its own number
+ * must be higher; its entries are added and its removeFromCRL entries removed.
+ *
  * ret_index_path (may be NULL) receives the index path; MN_ERR_TOO_LARGE when pathlen is too
  * small (checked before anything is written). err (may be NULL) receives a one-line reason
  * on failure. Returns MN_ERR_NOT_FOUND (no anchor issued the CRL), MN_ERR_CRYPTO,
- * MN_ERR_FORMAT (unusable CRL), MN_ERR_UNSUPPORTED (delta, unknown critical extension),
+ * MN_ERR_FORMAT (unusable CRL), MN_ERR_UNSUPPORTED (unknown critical extension),
  * MN_ERR_IO, MN_ERR_TOO_LARGE, MN_ERR_NOMEM.
  */
 /* clang-format off: it reads STACK_OF(X509) *p as a multiplication */
@@ -52,7 +57,7 @@ int mn_crl_import(const char *crl_path, STACK_OF(X509) *anchors, time_t now, con
 struct mn_crlidx;
 
 /*
- * Open, fstat and mmap an index read-only (the descriptor is closed again). Checks the magic,
+ * Open an index and read its header (lookups read records with pread). Checks the magic,
  * version, reserved bytes, the header fields and that the size is exactly
  * 128 + 32 * count; a group- or world-writable file is refused. Records are checked when a
  * lookup reaches them. MN_ERR_NOT_FOUND when the file does not exist, MN_ERR_IO, MN_ERR_FORMAT,

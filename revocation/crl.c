@@ -1,6 +1,6 @@
 /*
  * The "crl" revocation backend: the indexes "mynumber crl import" writes, one per issuing CA
- * (<dir>/<hex issuer key id>.idx, doc/crl-index.md), opened with mmap and binary-searched.
+ * (<dir>/<hex issuer key id>.idx, doc/crl-index.md), binary-searched with ~20 record reads.
  * No allocation proportional to the CRL, no network. The answer is fresh until the CRL's
  * nextUpdate; the core applies require/soft and max_staleness.
  *
@@ -84,9 +84,14 @@ static int crl_check(void *state, const struct mynumber_rev_query *q, struct myn
 		goto out;
 	}
 	r = mn_crlidx_lookup(idx, q->serial, q->serial_len, &revoked, &reason, &date);
-	if (r != MN_OK) {
+	if (r == MN_ERR_TOO_LARGE) {
 		a->status = MYNUMBER_REV_UNKNOWN;
 		snprintf(a->detail, sizeof(a->detail), "crl: this serial cannot be on a CRL");
+		goto out;
+	}
+	if (r != MN_OK) {
+		snprintf(a->detail, sizeof(a->detail), "crl: the index cannot be read (%s)",
+		         mn_strerror(r));
 		goto out;
 	}
 	a->this_update = mn_crlidx_this_update(idx);

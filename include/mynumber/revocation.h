@@ -9,11 +9,14 @@
  * The login helper and the mynumber command load the backends listed in mynumber.conf,
  *
  *     [revocation]
- *     backends = crl, ocsp        # asked in this order
- *     policy = require            # or soft
+ *     backends = crl, ocsp
+ *     policy = require
  *     max_staleness = 86400
- *     [revocation.ocsp]           # each backend's own settings
+ *     [revocation.ocsp]
  *     url = http://127.0.0.1:8080/
+ *
+ * (backends are asked in the listed order; policy is require or soft; each backend reads
+ * only its own [revocation.NAME] section)
  *
  * and ask them, in order, about a certificate BEFORE the PIN is asked for. The first
  * definite answer decides: REVOKED (never accepted) or a fresh GOOD. UNKNOWN and UNAVAILABLE

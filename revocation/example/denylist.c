@@ -14,7 +14,8 @@
  *     [revocation.denylist]
  *     file = /etc/mynumber/denylist
  *
- * Built like the real backends: cc -shared -fPIC -o denylist.so denylist.c, installed as
+ * Built like the real backends: cc -shared -fPIC -I/usr/include -o denylist.so denylist.c
+ * (the header is $(includedir)/mynumber/revocation.h), installed as
  * $(libdir)/mynumber/revocation/denylist.so.
  */
 #include <ctype.h>
@@ -57,8 +58,8 @@ static int dl_open(const struct mynumber_rev_setting *settings, size_t n, void *
 	return 0;
 }
 
-/* Hex text to bytes; 0 when it does not fit or is not hex. Leading zero bytes dropped. */
-static size_t unhex(const char *s, unsigned char *out, size_t cap)
+/* Hex text to bytes; 0 when it does not fit or is not hex. */
+static size_t unhex(const char *s, unsigned char *out, size_t cap, int strip_zeros)
 {
 	size_t n = strlen(s), i, k = 0;
 
@@ -71,9 +72,9 @@ static size_t unhex(const char *s, unsigned char *out, size_t cap)
 			return 0;
 		out[k++] = (unsigned char)v;
 	}
-	while (k > 1 && out[0] == 0) {
+	/* a serial is compared without its leading zero bytes, as the query has it */
+	while (strip_zeros && k > 1 && out[0] == 0)
 		memmove(out, out + 1, --k);
-	}
 	return k;
 }
 
@@ -95,16 +96,16 @@ static int dl_check(void *state, const struct mynumber_rev_query *q, struct mynu
 	snprintf(a->detail, sizeof(a->detail), "denylist: not listed");
 	while (fgets(line, sizeof(line), f) != NULL) {
 		fields = sscanf(line, "%40s %80s %80s", kid, serial, succ);
-		if (fields < 2 || kid[0] == '#' || unhex(kid, kbin, sizeof(kbin)) != 20 ||
+		if (fields < 2 || kid[0] == '#' || unhex(kid, kbin, sizeof(kbin), 0) != 20 ||
 		    memcmp(kbin, q->issuer_key_id, 20) != 0 ||
-		    unhex(serial, sbin, sizeof(sbin)) != q->serial_len ||
+		    unhex(serial, sbin, sizeof(sbin), 1) != q->serial_len ||
 		    memcmp(sbin, q->serial, q->serial_len) != 0)
 			continue;
 		a->status = MYNUMBER_REV_REVOKED;
 		snprintf(a->detail, sizeof(a->detail), "denylist: listed");
 		if (fields == 3)
 			a->successor_serial_len =
-			    unhex(succ, a->successor_serial, sizeof(a->successor_serial));
+			    unhex(succ, a->successor_serial, sizeof(a->successor_serial), 1);
 		break;
 	}
 	fclose(f);

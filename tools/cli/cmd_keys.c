@@ -6,6 +6,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <syslog.h>
 #include <time.h>
 
 #include "cli.h"
@@ -54,6 +55,13 @@ int cmd_authorized_keys(struct cli *c, int argc, char **argv)
 		    v == MN_CERT_OK && mn_revoker_check(rv, cert, issuer, now, &rev) == MN_OK &&
 		    (rev.status == MN_REV_GOOD ||
 		     (rev.status != MN_REV_REVOKED && rev.soft_accepted))) {
+			if (rev.soft_accepted) {
+				/* sshd discards our stderr: the warning goes to the system log */
+				openlog("mynumber", LOG_PID, LOG_AUTHPRIV);
+				syslog(LOG_WARNING, "authorized-keys %s id %u: %s", b->user, b->id,
+				       rev.detail);
+				closelog();
+			}
 			snprintf(comment, sizeof(comment), "mynumber:%s:%u", b->user, b->id);
 			if (mn_cert_ssh_pubkey(cert, comment, line, sizeof(line)) == MN_OK)
 				printf("%s\n", line);
