@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/bn.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
@@ -42,6 +43,7 @@ struct flow {
 	X509 *cert;
 	X509 *issuer;
 	const struct mn_binding *binding;
+	const struct mn_binding *renewed_from; /* rebinding a renewed certificate */
 	char sha256[65];
 };
 
@@ -184,14 +186,61 @@ static enum mn_result get_cert(struct flow *f)
 	return MN_RES_OK;
 }
 
+/*
+ * A renewed card: the user's binding for this token holds the old certificate. With
+ * [revocation] rebind_renewed = yes, a revocation backend that answers "revoked, succeeded
+ * by <serial>" for the old certificate, naming the serial of the one on the card, lets the
+ * new certificate in (after all the usual checks and the PIN) and the caller rebinds it.
+ */
+static int renewal_confirmed(struct flow *f, const struct mn_binding *old)
+{
+	struct mn_revoker *rv = NULL;
+	struct mn_rev_result rev;
+	unsigned char serial[20];
+	X509 *oc = NULL, *issuer = NULL;
+	enum mn_cert_verdict v;
+	BIGNUM *bn = NULL;
+	int on = 0, n, ok = 0;
+
+	if (mn_conf_get_bool(f->conf, "revocation", "rebind_renewed", &on) != MN_OK || !on)
+		return 0;
+	if (mn_cert_from_der(old->cert, old->cert_len, &oc) != MN_OK ||
+	    mn_cert_validate(f->anchors, oc, conf_str(f, "", "policy_oids"), f->now, &v, &issuer,
+	                     NULL, 0) != MN_OK ||
+	    issuer == NULL || mn_revoker_open(f->conf, &rv, NULL, 0) != MN_OK ||
+	    mn_revoker_check(rv, oc, issuer, f->now, &rev) != MN_OK ||
+	    rev.status != MN_REV_REVOKED || rev.successor_len == 0)
+		goto out;
+	bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(f->cert), NULL);
+	if (bn == NULL || BN_is_negative(bn) || BN_num_bytes(bn) > (int)sizeof(serial))
+		goto out;
+	n = BN_bn2bin(bn, serial);
+	ok = (size_t)n == rev.successor_len && memcmp(serial, rev.successor, (size_t)n) == 0;
+	debug(f, "renewal: the old certificate is %s, successor %s", ok ? "revoked" : "not",
+	      ok ? "is this card's" : "unknown or another");
+out:
+	BN_free(bn);
+	X509_free(oc);
+	X509_free(issuer);
+	mn_revoker_close(&rv);
+	return ok;
+}
+
 static enum mn_result check_enrolled(struct flow *f)
 {
+	const struct mn_binding *old;
+
 	if (f->mode != MN_AUTH_LOGIN || f->binding != NULL)
 		return MN_RES_OK;
 	f->binding = find_binding(f, f->sha256, NULL);
 	if (f->binding != NULL)
 		return MN_RES_OK;
-	if (find_binding(f, NULL, f->tok.serial) != NULL) {
+	if ((old = find_binding(f, NULL, f->tok.serial)) != NULL) {
+		if (renewal_confirmed(f, old)) {
+			/* prove() verifies with the card certificate's own key */
+			f->renewed_from = old;
+			return MN_RES_OK;
+		}
 		say(f, 1,
 		    _("The certificate on this card has changed (it was renewed). Re-enroll it "
 		      "with: mynumber enroll --renew %s"),
@@ -633,7 +682,8 @@ int mn_auth_run(const struct mn_conf *conf, const struct mn_store *store, const 
 	out->token = f.tok;
 	if (out->result == MN_RES_OK) {
 		memcpy(out->sha256, f.sha256, sizeof(out->sha256));
-		if (mode == MN_AUTH_ENROLL) {
+		if (mode == MN_AUTH_ENROLL || f.renewed_from != NULL) {
+			out->rebind_old_id = f.renewed_from != NULL ? f.renewed_from->id : 0;
 			out->cert = f.cert;
 			f.cert = NULL;
 		}

@@ -42,6 +42,10 @@ struct mn_auth_out {
 	char sha256[65];           /* certificate used (on success) */
 	X509 *cert;                /* on MN_AUTH_ENROLL success: the verified certificate */
 	struct mn_p11_token token; /* the token that answered */
+	/* LOGIN with [revocation] rebind_renewed = yes: the card carried the renewed
+	 * successor of this binding (old_id), proved it, and the caller must bind cert (set)
+	 * in its place */
+	unsigned rebind_old_id;
 };
 
 /*

@@ -81,6 +81,7 @@ static const struct conf_key schema[] = {
      .def = "require",
      .choices = policy_choices},
     {.section = "revocation", .key = "plugin_dir", .type = T_PATH, .def = MN_PLUGINDIR},
+    {.section = "revocation", .key = "rebind_renewed", .type = T_BOOL, .def = "no"},
     {.section = "revocation", .key = "timeout", .type = T_UINT, .def = "5", .min = 1, .max = 60},
     {.section = "revocation",
      .key = "max_staleness",

@@ -5,6 +5,7 @@
 #ifndef MN_REVOKE_H
 #define MN_REVOKE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 enum mn_rev_status {
@@ -25,6 +26,10 @@ struct mn_rev_result {
 	int64_t revoked_at; /* REVOKED: revocationDate (unix time); else 0 */
 	int soft_accepted;  /* 1: UNAVAILABLE/UNKNOWN let through by the soft policy */
 	char detail[256];   /* one English line for the log */
+	/* REVOKED because renewed: the serial of the successor certificate, when the backend
+	 * knows it (J-LIS links old and new serials for platform operators) */
+	unsigned char successor[20];
+	size_t successor_len;
 };
 
 /* "keyCompromise" etc., "unspecified" for MN_CRL_REASON_NONE; never NULL. */

@@ -361,6 +361,10 @@ int mn_revoker_check(struct mn_revoker *r, X509 *cert, X509 *issuer, time_t now,
 			res.status = MN_REV_REVOKED;
 			res.reason = a.reason;
 			res.revoked_at = a.revoked_at;
+			if (a.successor_serial_len <= sizeof(res.successor)) {
+				memcpy(res.successor, a.successor_serial, a.successor_serial_len);
+				res.successor_len = a.successor_serial_len;
+			}
 			snprintf(res.detail, sizeof(res.detail), "%s", a.detail);
 			memset(&store, 0, sizeof(store));
 			store.status = MN_REV_REVOKED;

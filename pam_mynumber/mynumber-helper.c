@@ -21,6 +21,7 @@
 #include "mn_account.h"
 #include "mn_auth.h"
 #include "mn_conf.h"
+#include "mn_enroll.h"
 #include "mn_err.h"
 #include "mn_msg.h"
 #include "mn_proto.h"
@@ -162,6 +163,17 @@ int main(int argc, char **argv)
 	if (mn_auth_run(conf, store, user, MN_AUTH_LOGIN, &ui, time(NULL), &out) != MN_OK) {
 		rc = result(&io, MN_RES_SYSTEM_ERR, NULL);
 		goto out;
+	}
+	if (out.result == MN_RES_OK && out.rebind_old_id != 0 && out.cert != NULL) {
+		unsigned id = 0;
+		if (mn_store_rebind(mn_conf_get(conf, "", "store"), user, out.rebind_old_id,
+		                    out.cert, &id, err, sizeof(err)) == MN_OK) {
+			io_say(&io, 0, _("Your renewed My Number certificate is now enrolled."));
+			io_warn(&io, "renewed certificate bound in place of the old one");
+		} else {
+			io_debug(&io, err);
+			io_warn(&io, "renewed certificate proved but could not be recorded");
+		}
 	}
 	rc = result(&io, out.result, out.sha256);
 	mn_auth_out_clear(&out);

@@ -58,4 +58,31 @@ sed -i "s|^plugin_dir = .*|plugin_dir = $T/plugins|" "$CONF"
 check_fails "a backend refusing its settings stops logins" login taro 1234
 expect "configuration error (settings)" 'revocation check cannot run'
 
+# renewal: the backend says the old certificate was succeeded by the one on the new card
+mn_card_stop
+mn_card_init new --ca-from "$T/card"
+tserial=$(sed -n 's/^token_serial=//p' "$T/card/card.conf")
+sed -i "s/^token_serial=.*/token_serial=$tserial/" "$T/new/card.conf"
+nserial=$(openssl x509 -in "$T/new/auth.pem" -noout -serial | sed 's/serial=//')
+echo "$kid $serial $nserial" >"$T/deny"
+rm -f "$T/state/revocation-cache" "$T/state/warm"
+conf_with "denylist, crl"
+mn_card_start new
+check_fails "without rebind_renewed: the renewed card is refused" login taro 1234
+expect "and told to re-enroll" 'renewed.*mynumber enroll --renew taro'
+expect_not "no PIN prompt (renewed)" 'My Number card PIN'
+sed -i 's/^\[revocation\]$/[revocation]\nrebind_renewed = yes/' "$CONF"
+check "with rebind_renewed: the successor logs in" login taro 1234
+expect "and is enrolled in place of the old one" 'renewed My Number certificate is now enrolled'
+check "the store holds the new certificate" "$MYNUMBER" --config "$CONF" list taro
+expect "one binding, the new certificate's" "$(openssl x509 -in "$T/new/auth.pem" -outform DER | sha256sum | cut -c1-16)"
+check "and the next login is an ordinary one" login taro 1234
+expect_not "no second rebinding" 'now enrolled'
+echo "$kid $nserial 0F0F0F" >"$T/deny"
+mn_card_stop
+mn_card_init other2 --ca-from "$T/card"
+sed -i "s/^token_serial=.*/token_serial=$tserial/" "$T/other2/card.conf"
+mn_card_start other2
+check_fails "a successor serial that is not the card's: refused" login taro 1234
+
 mn_done

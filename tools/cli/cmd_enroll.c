@@ -13,6 +13,7 @@
 
 #include "cli.h"
 #include "mn_cert.h"
+#include "mn_enroll.h"
 #include "mn_err.h"
 #include "mn_msg.h"
 #include "mn_store.h"
@@ -45,36 +46,6 @@ static int prove_password(const char *user)
 		        pam_strerror(pamh, r));
 	pam_end(pamh, r);
 	return r == PAM_SUCCESS ? 0 : 1;
-}
-
-static int make_binding(const char *user, X509 *cert, const struct mn_auth_out *out,
-                        const char *label, struct mn_binding *b)
-{
-	unsigned char *spki = NULL, *der = NULL;
-	int n, m, r = MN_ERR_FORMAT;
-
-	memset(b, 0, sizeof(*b));
-	snprintf(b->user, sizeof(b->user), "%s", user);
-	memcpy(b->sha256, out->sha256, sizeof(b->sha256));
-	b->kind = out->token.kind;
-	snprintf(b->token_serial, sizeof(b->token_serial), "%s", out->token.serial);
-	snprintf(b->label, sizeof(b->label), "%s", label != NULL ? label : out->token.label);
-	if (mn_cert_not_after(cert, b->not_after) != MN_OK ||
-	    mn_cert_serial_hex(cert, b->serial, sizeof(b->serial)) != MN_OK ||
-	    mn_cert_issuer_str(cert, b->issuer, sizeof(b->issuer)) != MN_OK)
-		goto out;
-	if ((n = i2d_PUBKEY(X509_get0_pubkey(cert), &spki)) <= 0 || (m = i2d_X509(cert, &der)) <= 0)
-		goto out;
-	b->spki = spki;
-	b->spki_len = (size_t)n;
-	b->cert = der;
-	b->cert_len = (size_t)m;
-	spki = der = NULL;
-	r = MN_OK;
-out:
-	OPENSSL_free(spki);
-	OPENSSL_free(der);
-	return r;
 }
 
 int cmd_enroll(struct cli *c, int argc, char **argv)
@@ -154,7 +125,8 @@ int cmd_enroll(struct cli *c, int argc, char **argv)
 	}
 	if (renew && prove_password(user) != 0)
 		goto out;
-	if (make_binding(user, out.cert, &out, label, &b) != MN_OK ||
+	if (mn_binding_from_cert(user, out.cert, out.token.kind, out.token.serial,
+	                         label != NULL ? label : out.token.label, &b) != MN_OK ||
 	    mn_store_add(store, &b, &id) != MN_OK) {
 		fprintf(stderr, "mynumber: %s\n", _("cannot record the enrollment"));
 		goto out;
@@ -181,8 +153,7 @@ int cmd_enroll(struct cli *c, int argc, char **argv)
 		printf(_("Replaced %zu older enrollment(s) of this card.\n"), removed);
 	rc = 0;
 out:
-	OPENSSL_free(b.spki);
-	OPENSSL_free(b.cert);
+	mn_binding_release(&b);
 	mn_auth_out_clear(&out);
 	mn_store_free(&store);
 	mn_store_unlock(&lock);
