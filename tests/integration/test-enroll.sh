@@ -29,6 +29,7 @@ check "enrolling it again is harmless" enroll taro 1234
 expect "says it is already enrolled" 'already enrolled'
 
 check "status of the card" wrapped "$MYNUMBER" --config "$CONF" status
+expect "the reader" 'reader: +Virtual PCD 00 00'
 expect "token kind and serial" "token: +My Number Card \\(Auth PIN\\), serial $serial"
 expect "auth PIN tries" 'auth PIN: +3 of 3 tries left'
 expect "sign password state" 'sign password: +ok'

@@ -105,6 +105,7 @@ int cmd_status(struct cli *c, int argc, char **argv)
 		fprintf(stderr, "mynumber: %s\n", mn_strerror(r));
 		goto out;
 	}
+	printf("reader:        %s\n", tok.reader[0] ? tok.reader : "-");
 	printf("token:         %s, serial %s\n", tok.label, tok.serial[0] ? tok.serial : "-");
 	printf("auth PIN:      %d of %d tries left\n", tok.tries, tok.max_tries);
 	printf("sign password: %s\n", mn_p11_sign_pin_state(p11, &tok));
