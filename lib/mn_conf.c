@@ -12,6 +12,7 @@
 
 #include "mn_conf.h"
 #include "mn_err.h"
+#include "mn_file.h"
 
 #ifndef MN_DEFAULT_PKCS11_MODULE
 #define MN_DEFAULT_PKCS11_MODULE "/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so"
@@ -332,85 +333,8 @@ static int check_value(const struct conf_key *k, const char *v, char *reason, si
 /* Open PATH safely and read it whole (at most CONF_MAX_SIZE bytes). */
 static int read_conf_file(const char *path, char **ret, size_t *ret_len, char *err, size_t errlen)
 {
-	struct stat st;
-	char *buf = NULL, eb[128];
-	size_t len = 0;
-	ssize_t n;
-	int fd, r;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0) {
-		int e = errno;
-		if (e == ENOENT) {
-			set_err(err, errlen, "%s: no such file", path);
-			r = MN_ERR_NOT_FOUND;
-		} else if (e == ELOOP) {
-			set_err(err, errlen, "%s: is a symbolic link (refused)", path);
-			r = MN_ERR_IO;
-		} else {
-			set_err(err, errlen, "%s: %s", path, strerror_r(e, eb, sizeof(eb)));
-			r = MN_ERR_IO;
-		}
-		goto out;
-	}
-	if (fstat(fd, &st) != 0) {
-		set_err(err, errlen, "%s: %s", path, strerror_r(errno, eb, sizeof(eb)));
-		r = MN_ERR_IO;
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		set_err(err, errlen, "%s: not a regular file (refused)", path);
-		r = MN_ERR_IO;
-		goto out;
-	}
-	if (st.st_uid != 0 && st.st_uid != geteuid()) {
-		set_err(err, errlen, "%s: owned by uid %lu, neither root nor uid %lu (refused)",
-		        path, (unsigned long)st.st_uid, (unsigned long)geteuid());
-		r = MN_ERR_IO;
-		goto out;
-	}
-	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
-		set_err(err, errlen, "%s: writable by group or others (mode %04o, refused)", path,
-		        (unsigned)(st.st_mode & 07777));
-		r = MN_ERR_IO;
-		goto out;
-	}
-	if (st.st_size > CONF_MAX_SIZE) {
-		set_err(err, errlen, "%s: larger than %d KiB", path, CONF_MAX_SIZE / 1024);
-		r = MN_ERR_TOO_LARGE;
-		goto out;
-	}
-	if ((buf = malloc(CONF_MAX_SIZE + 1)) == NULL) {
-		r = MN_ERR_NOMEM;
-		goto out;
-	}
-	for (;;) {
-		n = read(fd, buf + len, CONF_MAX_SIZE + 1 - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			set_err(err, errlen, "%s: %s", path, strerror_r(errno, eb, sizeof(eb)));
-			r = MN_ERR_IO;
-			goto out;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-		if (len > CONF_MAX_SIZE) {
-			set_err(err, errlen, "%s: larger than %d KiB", path, CONF_MAX_SIZE / 1024);
-			r = MN_ERR_TOO_LARGE;
-			goto out;
-		}
-	}
-	*ret = buf;
-	*ret_len = len;
-	buf = NULL;
-	r = MN_OK;
-out:
-	free(buf);
-	if (fd >= 0)
-		close(fd);
-	return r;
+	return mn_file_read_private(path, CONF_MAX_SIZE, S_IWGRP | S_IWOTH, ret, ret_len, err,
+	                            errlen);
 }
 
 /*

@@ -19,6 +19,7 @@
 #include "mn_cert.h"
 #include "mn_crlidx.h"
 #include "mn_err.h"
+#include "mn_file.h"
 #include "mn_revoker.h"
 #include "mynumber/revocation.h"
 
@@ -189,27 +190,11 @@ void mn_revoker_close(struct mn_revoker **rp)
 /* Read the cache file (root only, bounded); NULL when absent or unusable. */
 static char *cache_read(const char *path, size_t *ret_len)
 {
-	struct stat st;
-	char *buf;
-	ssize_t n;
-	int fd;
+	char *buf = NULL;
 
-	if (path[0] == '\0' || (fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
+	if (path[0] == '\0' ||
+	    mn_file_read_private(path, CACHE_MAX_SIZE, 077, &buf, ret_len, NULL, 0) != MN_OK)
 		return NULL;
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (st.st_mode & 077) ||
-	    (st.st_uid != 0 && st.st_uid != geteuid()) || st.st_size > CACHE_MAX_SIZE ||
-	    (buf = malloc((size_t)st.st_size + 1)) == NULL) {
-		close(fd);
-		return NULL;
-	}
-	n = read(fd, buf, (size_t)st.st_size);
-	close(fd);
-	if (n != st.st_size) {
-		free(buf);
-		return NULL;
-	}
-	buf[n] = '\0';
-	*ret_len = (size_t)n;
 	return buf;
 }
 

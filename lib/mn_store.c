@@ -18,6 +18,7 @@
 
 #include "mn_b64.h"
 #include "mn_err.h"
+#include "mn_file.h"
 #include "mn_store.h"
 
 #define STORE_MAX_SIZE (64L * 1024 * 1024)
@@ -681,85 +682,13 @@ out:
  */
 static int read_store_file(const char *path, char **ret, size_t *ret_len, char *err, size_t errlen)
 {
-	struct stat st;
-	char *buf = NULL, eb[128];
-	size_t len = 0, cap;
-	ssize_t n;
-	int fd, r;
+	int r = mn_file_read_private(path, STORE_MAX_SIZE, 077, ret, ret_len, err, errlen);
 
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0) {
-		if (errno == ENOENT) {
-			*ret = NULL;
-			*ret_len = 0;
-			r = MN_OK;
-		} else if (errno == ELOOP) {
-			set_err(err, errlen, "%s: is a symbolic link (refused)", path);
-			r = MN_ERR_IO;
-		} else {
-			set_err(err, errlen, "%s: %s", path, strerror_r(errno, eb, sizeof(eb)));
-			r = MN_ERR_IO;
-		}
-		goto out;
+	if (r == MN_ERR_NOT_FOUND) { /* a store that does not exist yet is empty */
+		*ret = NULL;
+		*ret_len = 0;
+		return MN_OK;
 	}
-	if (fstat(fd, &st) != 0) {
-		set_err(err, errlen, "%s: %s", path, strerror_r(errno, eb, sizeof(eb)));
-		r = MN_ERR_IO;
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		set_err(err, errlen, "%s: not a regular file (refused)", path);
-		r = MN_ERR_IO;
-		goto out;
-	}
-	if (st.st_uid != 0 && st.st_uid != geteuid()) {
-		set_err(err, errlen, "%s: owned by uid %lu, neither root nor uid %lu (refused)",
-		        path, (unsigned long)st.st_uid, (unsigned long)geteuid());
-		r = MN_ERR_IO;
-		goto out;
-	}
-	if (st.st_mode & 077) {
-		set_err(err, errlen, "%s: accessible by group or others (mode %04o, refused)", path,
-		        (unsigned)(st.st_mode & 07777));
-		r = MN_ERR_IO;
-		goto out;
-	}
-	if (st.st_size < 0 || st.st_size > STORE_MAX_SIZE) {
-		set_err(err, errlen, "%s: larger than %ld MiB", path, STORE_MAX_SIZE >> 20);
-		r = MN_ERR_TOO_LARGE;
-		goto out;
-	}
-	cap = (size_t)st.st_size + 1; /* one more to notice a file that grows */
-	if ((buf = malloc(cap)) == NULL) {
-		r = MN_ERR_NOMEM;
-		goto out;
-	}
-	while (len < cap) {
-		n = read(fd, buf + len, cap - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			set_err(err, errlen, "%s: %s", path, strerror_r(errno, eb, sizeof(eb)));
-			r = MN_ERR_IO;
-			goto out;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	if (len != (size_t)st.st_size) {
-		set_err(err, errlen, "%s: changed while being read", path);
-		r = MN_ERR_IO;
-		goto out;
-	}
-	*ret = buf;
-	*ret_len = len;
-	buf = NULL;
-	r = MN_OK;
-out:
-	free(buf);
-	if (fd >= 0)
-		close(fd);
 	return r;
 }
 
