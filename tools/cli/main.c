@@ -22,15 +22,18 @@
 static void usage(FILE *f)
 {
 	fprintf(
-	    f, "usage: mynumber [--config FILE] [--debug] COMMAND ...\n"
-	       "  enroll [--renew] [--label TEXT] USER   bind the presented card or phone to USER\n"
-	       "  list [USER]                            show enrollments\n"
-	       "  remove USER [ID]                       remove USER's enrollment(s)\n"
-	       "  status                                 the presented token, its PINs and "
-	       "certificate\n"
-	       "  authorized-keys USER                   OpenSSH keys of USER's valid "
-	       "certificates\n"
-	       "  crl import FILE                        verify a CRL and index it for logins\n");
+	    f,
+	    "usage: mynumber [--config FILE] [--debug] COMMAND ...\n"
+	    "  enroll [--renew] [--label TEXT] USER   bind the presented card or phone to USER\n"
+	    "  list [USER]                            show enrollments\n"
+	    "  remove USER [ID]                       remove USER's enrollment(s)\n"
+	    "  status                                 the presented token, its PINs and "
+	    "certificate\n"
+	    "  authorized-keys USER                   OpenSSH keys of USER's valid "
+	    "certificates\n"
+	    "  crl import FILE                        verify a CRL and index it for logins\n"
+	    "  verify-mdoc --trust IACA.pem --session-transcript ST.cbor [--reader-key KEY.pem]\n"
+	    "      [--at RFC3339-TIME] RESPONSE.cbor  verify an ISO 18013-5 DeviceResponse\n");
 }
 
 int cli_load_store(struct cli *c, struct mn_store **ret)
@@ -75,6 +78,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	cmd = argv[i];
+	if (strcmp(cmd, "verify-mdoc") == 0)
+		return cmd_verify_mdoc(argc - i, argv + i);
 	if (mn_conf_load(c.config_path, &c.conf, err, sizeof(err)) != MN_OK) {
 		fprintf(stderr, "mynumber: %s\n", err);
 		return 1;

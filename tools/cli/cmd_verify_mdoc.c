@@ -1,0 +1,356 @@
+/*
+ * mynumber verify-mdoc --trust IACA.pem --session-transcript ST.cbor [--reader-key KEY.pem]
+ *                      [--at RFC3339] [--skew SECONDS] RESPONSE.cbor
+ * Verify an ISO 18013-5 DeviceResponse and print its verified issuer-signed elements as JSON
+ * (namespace -> element -> value). Exit 0 verified, 1 not verified, 2 usage.
+ * Needs no configuration file.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cbor.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include "mn_b64.h"
+#include "mn_err.h"
+#include "mdoc/mn_cbor.h"
+#include "mdoc/mn_mdoc.h"
+
+#include "cli.h"
+
+#define MAX_FILE  (MN_CBOR_MAX_INPUT + 1)
+#define MAX_DEPTH 32
+
+static void usage(void)
+{
+	fprintf(stderr,
+	        "usage: mynumber verify-mdoc --trust IACA.pem --session-transcript ST.cbor\n"
+	        "         [--reader-key EREADER.pem] [--at RFC3339-TIME] [--skew SECONDS] "
+	        "RESPONSE.cbor\n");
+}
+
+static int read_file(const char *path, uint8_t **out, size_t *out_len)
+{
+	FILE *f = fopen(path, "rb");
+	uint8_t *b = NULL;
+	size_t n;
+	int err;
+
+	if (f == NULL)
+		return MN_ERR_IO;
+	if ((b = malloc(MAX_FILE + 1)) == NULL) {
+		fclose(f);
+		return MN_ERR_NOMEM;
+	}
+	n = fread(b, 1, MAX_FILE + 1, f);
+	err = ferror(f);
+	fclose(f);
+	if (err || n > MAX_FILE) {
+		free(b);
+		return err ? MN_ERR_IO : MN_ERR_TOO_LARGE;
+	}
+	*out = b;
+	*out_len = n;
+	return MN_OK;
+}
+
+static STACK_OF(X509) *read_certs(const char *path)
+{
+	STACK_OF(X509) *sk = sk_X509_new_null();
+	FILE *f = fopen(path, "r");
+	X509 *x;
+
+	if (f == NULL || sk == NULL) {
+		if (f != NULL)
+			fclose(f);
+		sk_X509_free(sk);
+		return NULL;
+	}
+	while ((x = PEM_read_X509(f, NULL, NULL, NULL)) != NULL)
+		if (!sk_X509_push(sk, x))
+			X509_free(x);
+	fclose(f);
+	if (sk_X509_num(sk) == 0) {
+		sk_X509_free(sk);
+		return NULL;
+	}
+	return sk;
+}
+
+static void json_str(const uint8_t *s, size_t n)
+{
+	size_t i;
+
+	putchar('"');
+	for (i = 0; i < n; i++) {
+		uint8_t ch = s[i];
+
+		if (ch == '"' || ch == '\\')
+			printf("\\%c", ch);
+		else if (ch == '\n')
+			fputs("\\n", stdout);
+		else if (ch == '\r')
+			fputs("\\r", stdout);
+		else if (ch == '\t')
+			fputs("\\t", stdout);
+		else if (ch < 0x20 || ch == 0x7F)
+			printf("\\u%04x", ch);
+		else
+			putchar(ch);
+	}
+	putchar('"');
+}
+
+static int json_b64(const uint8_t *b, size_t n)
+{
+	size_t cap = mn_b64_encoded_len(n) + 1;
+	char *s;
+	int r;
+
+	if (cap == 1 && n != 0)
+		return MN_ERR_TOO_LARGE;
+	if ((s = malloc(cap)) == NULL)
+		return MN_ERR_NOMEM;
+	if ((r = mn_b64_encode(b, n, s, cap, NULL)) == MN_OK)
+		printf("\"%s\"", s);
+	free(s);
+	return r;
+}
+
+static int json_value(const cbor_item_t *v, int depth);
+
+static int json_key(const cbor_item_t *k)
+{
+	int64_t i;
+
+	if (cbor_isa_string(k) && cbor_string_is_definite(k)) {
+		json_str(cbor_string_handle(k), cbor_string_length(k));
+		return MN_OK;
+	}
+	if (mn_cbor_get_int(k, &i) == MN_OK) {
+		printf("\"%lld\"", (long long)i);
+		return MN_OK;
+	}
+	return MN_ERR_UNSUPPORTED;
+}
+
+static int json_value(const cbor_item_t *v, int depth)
+{
+	struct cbor_pair *p;
+	cbor_item_t *in;
+	int64_t i;
+	size_t k;
+	int r = MN_OK;
+
+	if (depth > MAX_DEPTH)
+		return MN_ERR_TOO_LARGE;
+	switch (cbor_typeof(v)) {
+	case CBOR_TYPE_UINT:
+	case CBOR_TYPE_NEGINT:
+		if (mn_cbor_get_int(v, &i) != MN_OK)
+			return MN_ERR_UNSUPPORTED;
+		printf("%lld", (long long)i);
+		return MN_OK;
+	case CBOR_TYPE_BYTESTRING:
+		if (!cbor_bytestring_is_definite(v))
+			return MN_ERR_FORMAT;
+		return json_b64(cbor_bytestring_handle(v), cbor_bytestring_length(v));
+	case CBOR_TYPE_STRING:
+		if (!cbor_string_is_definite(v))
+			return MN_ERR_FORMAT;
+		json_str(cbor_string_handle(v), cbor_string_length(v));
+		return MN_OK;
+	case CBOR_TYPE_ARRAY:
+		putchar('[');
+		for (k = 0; k < cbor_array_size(v) && r == MN_OK; k++) {
+			if (k)
+				putchar(',');
+			r = json_value(cbor_array_handle(v)[k], depth + 1);
+		}
+		putchar(']');
+		return r;
+	case CBOR_TYPE_MAP:
+		putchar('{');
+		p = cbor_map_handle(v);
+		for (k = 0; k < cbor_map_size(v) && r == MN_OK; k++) {
+			if (k)
+				putchar(',');
+			if ((r = json_key(p[k].key)) == MN_OK) {
+				putchar(':');
+				r = json_value(p[k].value, depth + 1);
+			}
+		}
+		putchar('}');
+		return r;
+	case CBOR_TYPE_TAG:
+		/* full-date (1004), tdate (0) and others: the tagged content */
+		in = cbor_tag_item(v);
+		r = json_value(in, depth + 1);
+		cbor_decref(&in);
+		return r;
+	case CBOR_TYPE_FLOAT_CTRL:
+		if (cbor_float_ctrl_is_ctrl(v)) {
+			if (cbor_is_bool(v))
+				fputs(cbor_get_bool(v) ? "true" : "false", stdout);
+			else
+				fputs("null", stdout);
+		} else {
+			double d = cbor_float_get_float(v);
+
+			if (d != d || d > 1.7976931348623157e308 || d < -1.7976931348623157e308)
+				fputs("null", stdout);
+			else
+				printf("%.17g", d);
+		}
+		return MN_OK;
+	default:
+		return MN_ERR_UNSUPPORTED;
+	}
+}
+
+static int print_result(const struct mn_mdoc_result *res)
+{
+	size_t n = mn_mdoc_result_count(res), i, j, first_ns = 1, first;
+	const char *ns, *ns2, *id;
+	const cbor_item_t *v;
+	int r;
+
+	putchar('{');
+	for (i = 0; i < n; i++) {
+		mn_mdoc_result_get(res, i, NULL, &ns, NULL, NULL);
+		for (j = 0; j < i; j++) {
+			mn_mdoc_result_get(res, j, NULL, &ns2, NULL, NULL);
+			if (strcmp(ns, ns2) == 0)
+				break;
+		}
+		if (j < i)
+			continue; /* namespace already printed */
+		if (!first_ns)
+			putchar(',');
+		first_ns = 0;
+		json_str((const uint8_t *)ns, strlen(ns));
+		fputs(":{", stdout);
+		first = 1;
+		for (j = i; j < n; j++) {
+			mn_mdoc_result_get(res, j, NULL, &ns2, &id, &v);
+			if (strcmp(ns, ns2) != 0)
+				continue;
+			if (!first)
+				putchar(',');
+			first = 0;
+			json_str((const uint8_t *)id, strlen(id));
+			putchar(':');
+			if ((r = json_value(v, 0)) != MN_OK)
+				return r;
+		}
+		putchar('}');
+	}
+	fputs("}\n", stdout);
+	return MN_OK;
+}
+
+int cmd_verify_mdoc(int argc, char **argv)
+{
+	const char *trust = NULL, *stp = NULL, *keyp = NULL, *atp = NULL, *respp = NULL;
+	uint8_t *resp = NULL, *st = NULL;
+	size_t resp_len = 0, st_len = 0;
+	STACK_OF(X509) *iaca = NULL;
+	struct mn_mdoc_result *res = NULL;
+	enum mn_mdoc_check chk = MN_MDOC_CHECK_NONE;
+	EVP_PKEY *reader = NULL;
+	unsigned long skew = MN_MDOC_DEFAULT_SKEW;
+	int64_t when = (int64_t)time(NULL);
+	char why[512], *end;
+	FILE *f;
+	int i, rc = 1;
+
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (a[0] != '-') {
+			if (respp != NULL) {
+				usage();
+				return 2;
+			}
+			respp = a;
+			continue;
+		}
+		if (i + 1 >= argc) {
+			usage();
+			return 2;
+		}
+		if (strcmp(a, "--trust") == 0)
+			trust = argv[++i];
+		else if (strcmp(a, "--session-transcript") == 0)
+			stp = argv[++i];
+		else if (strcmp(a, "--reader-key") == 0)
+			keyp = argv[++i];
+		else if (strcmp(a, "--at") == 0)
+			atp = argv[++i];
+		else if (strcmp(a, "--skew") == 0) {
+			skew = strtoul(argv[++i], &end, 10);
+			if (*argv[i] == '\0' || *end != '\0' || skew > 86400) {
+				usage();
+				return 2;
+			}
+		} else {
+			usage();
+			return 2;
+		}
+	}
+	if (trust == NULL || stp == NULL || respp == NULL) {
+		usage();
+		return 2;
+	}
+	if (atp != NULL && mn_cbor_parse_rfc3339(atp, strlen(atp), &when) != MN_OK) {
+		fprintf(stderr, "mynumber: --at: not an RFC 3339 date-time: %s\n", atp);
+		usage();
+		return 2;
+	}
+	if ((iaca = read_certs(trust)) == NULL) {
+		fprintf(stderr, "mynumber: cannot read IACA certificates from %s\n", trust);
+		goto out;
+	}
+	if (keyp != NULL) {
+		if ((f = fopen(keyp, "r")) != NULL) {
+			reader = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+			fclose(f);
+		}
+		if (reader == NULL) {
+			fprintf(stderr, "mynumber: cannot read the reader private key %s\n", keyp);
+			goto out;
+		}
+	}
+	if (read_file(stp, &st, &st_len) != MN_OK) {
+		fprintf(stderr, "mynumber: cannot read %s (missing or over 1 MiB)\n", stp);
+		goto out;
+	}
+	if (read_file(respp, &resp, &resp_len) != MN_OK) {
+		fprintf(stderr, "mynumber: cannot read %s (missing or over 1 MiB)\n", respp);
+		goto out;
+	}
+	if (mn_mdoc_verify(resp, resp_len, st, st_len, reader, iaca, (time_t)when, (unsigned)skew,
+	                   &res, &chk, why, sizeof(why)) != MN_OK) {
+		fprintf(stderr, "mynumber: verify-mdoc: FAILED check %s: %s\n",
+		        mn_mdoc_check_name(chk), why);
+		goto out;
+	}
+	if (print_result(res) != MN_OK) {
+		fprintf(stderr,
+		        "mynumber: verify-mdoc: an element value cannot be shown as JSON\n");
+		goto out;
+	}
+	rc = 0;
+out:
+	mn_mdoc_result_free(&res);
+	EVP_PKEY_free(reader);
+	sk_X509_pop_free(iaca, X509_free);
+	free(resp);
+	free(st);
+	return rc;
+}
