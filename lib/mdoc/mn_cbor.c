@@ -15,7 +15,7 @@ struct walk {
 };
 
 struct span {
-	size_t start;
+	const uint8_t *p;
 	size_t len;
 };
 
@@ -100,10 +100,19 @@ static int utf8_ok(const uint8_t *s, size_t n)
 
 static int walk_item(struct walk *w, unsigned depth);
 
+static int span_cmp(const void *a, const void *b)
+{
+	const struct span *x = a, *y = b;
+
+	if (x->len != y->len)
+		return x->len < y->len ? -1 : 1;
+	return memcmp(x->p, y->p, x->len);
+}
+
 static int walk_map(struct walk *w, uint64_t n, unsigned depth)
 {
 	struct span *keys = NULL;
-	uint64_t i, j;
+	uint64_t i;
 	int r = MN_OK;
 
 	if (n == 0)
@@ -112,19 +121,22 @@ static int walk_map(struct walk *w, uint64_t n, unsigned depth)
 	if (keys == NULL)
 		return MN_ERR_NOMEM;
 	for (i = 0; i < n; i++) {
-		keys[i].start = w->off;
+		size_t start = w->off;
+
 		if ((r = walk_item(w, depth + 1)) != MN_OK)
 			goto out;
-		keys[i].len = w->off - keys[i].start;
-		for (j = 0; j < i; j++) {
-			if (keys[j].len == keys[i].len &&
-			    memcmp(w->b + keys[j].start, w->b + keys[i].start, keys[i].len) == 0) {
-				r = fail(w, MN_ERR_FORMAT, "duplicate CBOR map key");
-				goto out;
-			}
+		keys[i].p = w->b + start;
+		keys[i].len = w->off - start;
+		if ((r = walk_item(w, depth + 1)) != MN_OK)
+			goto out;
+	}
+	/* duplicates: sort the encoded keys (n log n, not n^2 comparisons), compare neighbours */
+	qsort(keys, (size_t)n, sizeof(*keys), span_cmp);
+	for (i = 1; i < n; i++) {
+		if (span_cmp(&keys[i - 1], &keys[i]) == 0) {
+			r = fail(w, MN_ERR_FORMAT, "duplicate CBOR map key");
+			goto out;
 		}
-		if ((r = walk_item(w, depth + 1)) != MN_OK)
-			goto out;
 	}
 out:
 	free(keys);
@@ -133,26 +145,32 @@ out:
 
 static int walk_tag(struct walk *w, uint64_t tag, unsigned depth)
 {
-	size_t start = w->off;
+	size_t start = w->off, body;
 	unsigned major, ai;
 	uint64_t arg;
 	int64_t t;
 	int r;
 
-	if ((r = walk_item(w, depth + 1)) != MN_OK)
-		return r;
-	/* re-read the content's head to check the type the tag requires */
-	w->off = start;
+	/*
+	 * Peek at the content's head, then walk the content once: walking it twice (once to
+	 * check it, once more after re-reading its head) doubles the work at every level of
+	 * nested tags, 2^depth in all.
+	 */
 	if ((r = head(w, &major, &ai, &arg)) != MN_OK)
 		return r;
+	body = w->off;
+	w->off = start;
+	if ((r = walk_item(w, depth + 1)) != MN_OK)
+		return r;
+	/* the content is well-formed: a string's bytes lie at b[body..body + arg) */
 	switch (tag) {
 	case 0:
 		if (major != 3 ||
-		    mn_cbor_parse_rfc3339((const char *)w->b + w->off, (size_t)arg, &t) != MN_OK)
+		    mn_cbor_parse_rfc3339((const char *)w->b + body, (size_t)arg, &t) != MN_OK)
 			return fail(w, MN_ERR_FORMAT, "tag 0 without an RFC 3339 date-time");
 		break;
 	case 1004:
-		if (major != 3 || !mn_cbor_is_full_date((const char *)w->b + w->off, (size_t)arg))
+		if (major != 3 || !mn_cbor_is_full_date((const char *)w->b + body, (size_t)arg))
 			return fail(w, MN_ERR_FORMAT, "tag 1004 without a full-date");
 		break;
 	case 24:
@@ -166,8 +184,7 @@ static int walk_tag(struct walk *w, uint64_t tag, unsigned depth)
 	default:
 		break;
 	}
-	w->off = start;
-	return walk_item(w, depth + 1);
+	return MN_OK;
 }
 
 static int walk_item(struct walk *w, unsigned depth)
@@ -418,4 +435,11 @@ int mn_cbor_parse_rfc3339(const char *s, size_t len, int64_t *t)
 	*t = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + (se > 59 ? 59 : se) -
 	     sign * (oh * 3600 + om * 60);
 	return MN_OK;
+}
+
+int mn_cbor_parse_tdate_utc(const char *s, size_t len, int64_t *t)
+{
+	if (s == NULL || t == NULL || len != 20 || s[19] != 'Z')
+		return MN_ERR_FORMAT;
+	return mn_cbor_parse_rfc3339(s, len, t);
 }

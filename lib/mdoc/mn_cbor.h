@@ -48,6 +48,12 @@ size_t mn_cbor_head(uint8_t *out, unsigned major, uint64_t arg);
  */
 int mn_cbor_parse_rfc3339(const char *s, size_t len, int64_t *t);
 
+/*
+ * The ISO 18013-5 form of a tdate in the MSO validityInfo: "YYYY-MM-DDTHH:MM:SSZ" exactly, no
+ * fractional seconds and UTC ("Z") only; MN_ERR_FORMAT otherwise.
+ */
+int mn_cbor_parse_tdate_utc(const char *s, size_t len, int64_t *t);
+
 /* Whether s[0..len) is a full-date "YYYY-MM-DD" with a valid day. */
 int mn_cbor_is_full_date(const char *s, size_t len);
 

@@ -171,6 +171,8 @@ int mn_cose_sign1_verify(const cbor_item_t *sign1, const uint8_t *detached, size
 	int64_t alg = 0;
 	int r;
 
+	if (why != NULL && whylen > 0)
+		why[0] = '\0'; /* the fallback message at out relies on it */
 	if (sign1 == NULL || pub == NULL || (detached == NULL && dlen))
 		return MN_ERR_INVALID_ARG;
 	if ((r = parse_protected(sign1, &alg, why, whylen)) != MN_OK)
@@ -237,6 +239,8 @@ int mn_cose_mac0_verify(const cbor_item_t *mac0, const uint8_t *detached, size_t
 	int64_t alg = 0;
 	int r;
 
+	if (why != NULL && whylen > 0)
+		why[0] = '\0';
 	if (mac0 == NULL || detached == NULL || key == NULL)
 		return MN_ERR_INVALID_ARG;
 	if ((r = parse_protected(mac0, &alg, why, whylen)) != MN_OK)

@@ -20,6 +20,10 @@
 #define MIN_RANDOM      16u
 #define MAX_DOCUMENTS   16u
 #define MAX_CHAIN_CERTS 8u
+/* ISO 18013-5 Annex B: certificate lifetimes and serial numbers */
+#define DS_MAX_DAYS       457L
+#define IACA_MAX_DAYS     (20L * 365 + 5) /* 20 years, leap days included */
+#define MAX_SERIAL_OCTETS 20
 
 struct mn_mdoc_elem {
 	char *doctype;
@@ -157,7 +161,7 @@ static int tag24_encode(const uint8_t *data, size_t n, uint8_t **out, size_t *ou
 	return MN_OK;
 }
 
-/* tdate (#6.0) into seconds. */
+/* A validityInfo tdate (#6.0, "YYYY-MM-DDTHH:MM:SSZ": no fraction, UTC) into seconds. */
 static int get_tdate(const cbor_item_t *it, int64_t *t)
 {
 	cbor_item_t *s;
@@ -168,7 +172,8 @@ static int get_tdate(const cbor_item_t *it, int64_t *t)
 	cbor_decref(&s);
 	if (!is_text(s))
 		return MN_ERR_FORMAT;
-	return mn_cbor_parse_rfc3339((const char *)cbor_string_handle(s), cbor_string_length(s), t);
+	return mn_cbor_parse_tdate_utc((const char *)cbor_string_handle(s), cbor_string_length(s),
+	                               t);
 }
 
 /* ------------------------------------------------------------------ certificates */
@@ -212,6 +217,55 @@ static int common_profile(struct ctx *c, X509 *x, const char *who)
 	return MN_OK;
 }
 
+/* Whether the certificate's key is ECDSA on a curve Annex B allows. */
+static int annex_b_curve(X509 *x)
+{
+	static const char *const ok[] = {"prime256v1",      "secp384r1",       "secp521r1",
+	                                 "brainpoolP256r1", "brainpoolP320r1", "brainpoolP384r1",
+	                                 "brainpoolP512r1"};
+	EVP_PKEY *pk = X509_get0_pubkey(x);
+	char name[64];
+	size_t i;
+
+	if (pk == NULL || EVP_PKEY_get_base_id(pk) != EVP_PKEY_EC ||
+	    !EVP_PKEY_get_utf8_string_param(pk, OSSL_PKEY_PARAM_GROUP_NAME, name, sizeof(name),
+	                                    NULL))
+		return 0;
+	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+		if (strcmp(name, ok[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/* Annex B limits: lifetime at most max_days, a positive serial of at most 20 octets, curve. */
+static int annex_b_limits(struct ctx *c, X509 *x, const char *who, long max_days)
+{
+	const ASN1_INTEGER *sn = X509_get0_serialNumber(x);
+	const unsigned char *sb;
+	int days = 0, secs = 0, n;
+
+	if (!ASN1_TIME_diff(&days, &secs, X509_get0_notBefore(x), X509_get0_notAfter(x)) ||
+	    days < 0 || secs < 0 || (long)days > max_days || ((long)days == max_days && secs > 0))
+		return failf(c, MN_MDOC_CHECK_CERT_PROFILE, MN_ERR_FORMAT,
+		             "%s certificate validity period is longer than %ld days (Annex B)",
+		             who, max_days);
+	n = sn != NULL ? ASN1_STRING_length(sn) : 0;
+	sb = sn != NULL ? ASN1_STRING_get0_data(sn) : NULL;
+	/* DER content octets: the magnitude, plus a 0x00 when its top bit is set */
+	if (n <= 0 || sb == NULL || ASN1_STRING_type(sn) != V_ASN1_INTEGER ||
+	    (n == 1 && sb[0] == 0) || n + ((sb[0] & 0x80) ? 1 : 0) > MAX_SERIAL_OCTETS)
+		return failf(
+		    c, MN_MDOC_CHECK_CERT_PROFILE, MN_ERR_FORMAT,
+		    "%s certificate serial number is not positive or longer than %d octets "
+		    "(Annex B)",
+		    who, MAX_SERIAL_OCTETS);
+	if (!annex_b_curve(x))
+		return failf(
+		    c, MN_MDOC_CHECK_CERT_PROFILE, MN_ERR_UNSUPPORTED,
+		    "%s certificate key is not ECDSA on P-256/384/521 or brainpool (Annex B)", who);
+	return MN_OK;
+}
+
 static int country_eq(X509 *a, X509 *b)
 {
 	X509_NAME *na = X509_get_subject_name(a), *nb = X509_get_subject_name(b);
@@ -239,7 +293,9 @@ static int check_profiles(struct ctx *c, X509 *ds, X509 *iaca)
 	X509_check_purpose(ds, -1, 0); /* caches the extension flags */
 	X509_check_purpose(iaca, -1, 0);
 	if ((r = common_profile(c, ds, "DS")) != MN_OK ||
-	    (r = common_profile(c, iaca, "IACA")) != MN_OK)
+	    (r = common_profile(c, iaca, "IACA")) != MN_OK ||
+	    (r = annex_b_limits(c, ds, "DS", DS_MAX_DAYS)) != MN_OK ||
+	    (r = annex_b_limits(c, iaca, "IACA", IACA_MAX_DAYS)) != MN_OK)
 		return r;
 	if (!(X509_get_extension_flags(ds) & EXFLAG_KUSAGE) ||
 	    X509_get_key_usage(ds) != KU_DIGITAL_SIGNATURE || !ext_critical(ds, NID_key_usage)) {
@@ -505,7 +561,9 @@ static int parse_mso(struct ctx *c, const cbor_item_t *payload, const cbor_item_
 	    get_tdate(mn_cbor_map_get(vi, "validUntil"), &vu) != MN_OK ||
 	    (mn_cbor_map_get(vi, "expectedUpdate") != NULL &&
 	     get_tdate(mn_cbor_map_get(vi, "expectedUpdate"), &eu) != MN_OK)) {
-		failf(c, MN_MDOC_CHECK_MSO, r, "MSO validityInfo malformed (tdate #6.0 required)");
+		failf(c, MN_MDOC_CHECK_MSO, r,
+		      "MSO validityInfo malformed (tdate #6.0 \"YYYY-MM-DDTHH:MM:SSZ\" required: "
+		      "no fractional seconds, UTC)");
 		goto out;
 	}
 	if (vf < m->signed_at || vu <= vf) {
@@ -654,12 +712,14 @@ static int check_item(struct ctx *c, const struct mso *m, const cbor_item_t *doc
 		r = MN_ERR_CRYPTO;
 		goto out;
 	}
-	seen_ids[k] = id;
-	seen_names[k] = eid;
 	if ((r = result_add(c, doctype, ns, eid, ev)) != MN_OK)
 		goto out;
-	/* keep eid alive for the duplicate check: the result does not own it, the tree does */
-	cbor_incref(eid);
+	/*
+	 * keep eid alive for the duplicate check (the caller decrefs seen_names[]); recorded only
+	 * with its reference taken, so a failure above cannot leave a borrowed pointer behind
+	 */
+	seen_ids[k] = id;
+	seen_names[k] = cbor_incref(eid);
 	r = MN_OK;
 out:
 	free(enc);
@@ -871,8 +931,8 @@ static int check_device(struct ctx *c, const struct mso *m, const cbor_item_t *d
 	if ((r = mn_cose_mac0_verify(mac, dab, dab_len, key, sizeof(key), sub, sizeof(sub))) !=
 	    MN_OK)
 		r = failf(c, MN_MDOC_CHECK_DEVICE_AUTH, r, "deviceMac: %s", sub);
-	OPENSSL_cleanse(key, sizeof(key));
 out:
+	OPENSSL_cleanse(key, sizeof(key)); /* EMacKey, also after a failed derivation */
 	free(dab);
 	if (dns != NULL)
 		cbor_decref(&dns);
@@ -912,8 +972,9 @@ static int check_document(struct ctx *c, const cbor_item_t *doc)
 	{
 		time_t st = (time_t)m.signed_at;
 
-		if (X509_cmp_time(X509_get0_notBefore(ds), &st) > 0 ||
-		    X509_cmp_time(X509_get0_notAfter(ds), &st) < 0) {
+		/* X509_cmp_time: -1 earlier or equal, 1 later, 0 error (which must not pass) */
+		if (X509_cmp_time(X509_get0_notBefore(ds), &st) != -1 ||
+		    X509_cmp_time(X509_get0_notAfter(ds), &st) != 1) {
 			r = failf(c, MN_MDOC_CHECK_MSO_VALIDITY, MN_ERR_CRYPTO,
 			          "MSO signed outside the DS certificate's validity");
 			goto out;

@@ -134,6 +134,83 @@ run --trust "$W/other.pem" --session-transcript "$W/st.cbor" --reader-key "$W/er
 	"$W/resp.cbor"
 if [ $RC -eq 1 ] && grep -q "check certificate-chain" "$W/err"; then ok "untrusted IACA fails"; else nok "untrusted IACA: rc=$RC"; fi
 
+# --- generated fixtures (tests/unit/test_mdoc --write): deviceSignature, JSON output rules
+GEN=$TOP_BUILD/tests/unit/test_mdoc
+if [ -x "$GEN" ] && "$GEN" --write "$W" >/dev/null 2>&1; then
+	run_gen() { # NAME: $W/NAME.cbor, NAME-st.cbor, NAME-iaca.pem -> RC, out, err
+		"$MN" verify-mdoc --trust "$W/$1-iaca.pem" --session-transcript "$W/$1-st.cbor" \
+			--at $AT "$W/$1.cbor" >"$W/out" 2>"$W/err"
+		RC=$?
+	}
+	cp "$W/gen-iaca.pem" "$W/gen-ok-iaca.pem"
+	cp "$W/gen-st.cbor" "$W/gen-ok-st.cbor"
+	run_gen gen-ok
+	if [ $RC -eq 0 ] && grep -q '^{"org.test":{"name":"Taro","value":"A"}}$' "$W/out"; then
+		ok "generated mdoc with deviceSignature verifies"
+	else
+		nok "generated mdoc: rc=$RC out=$(cat "$W/out") err=$(cat "$W/err")"
+	fi
+	run_gen gen-nojson
+	if [ $RC -eq 1 ] && [ ! -s "$W/out" ] && grep -q "cannot be shown as JSON" "$W/err"; then
+		ok "a value without a JSON form: exit 1, nothing on stdout"
+	else
+		nok "no-JSON value: rc=$RC out=$(head -c 200 "$W/out") err=$(cat "$W/err")"
+	fi
+	run_gen gen-twodocs
+	if [ $RC -eq 1 ] && [ ! -s "$W/out" ] && grep -q "twice" "$W/err"; then
+		ok "the same element in two documents: exit 1, nothing on stdout (no duplicate JSON key)"
+	else
+		nok "two documents: rc=$RC out=$(head -c 200 "$W/out") err=$(cat "$W/err")"
+	fi
+	L=$(locale -a 2>/dev/null | grep -i -m1 -E '^(de_DE|fr_FR|ru_RU)\.utf-?8$' || true)
+	if [ -n "$L" ]; then
+		LC_ALL=$L "$MN" verify-mdoc --trust "$W/gen-float-iaca.pem" \
+			--session-transcript "$W/gen-float-st.cbor" --at $AT "$W/gen-float.cbor" \
+			>"$W/out" 2>"$W/err"
+		RC=$?
+		if [ $RC -eq 0 ] && grep -q '"value":1.5}' "$W/out"; then
+			ok "numbers are JSON in the $L locale"
+		else
+			nok "float in $L: rc=$RC out=$(cat "$W/out")"
+		fi
+	else
+		echo "ok - SKIP numbers in a comma-decimal locale (none installed)"
+	fi
+else
+	nok "tests/unit/test_mdoc --write did not produce the generated fixtures"
+fi
+
+# 22 nested tags around a 4096-element array: walked once (was 2^22 walks, minutes of CPU)
+{
+	i=0
+	while [ $i -lt 22 ]; do printf '\330\144'; i=$((i + 1)); done
+	printf '\231\020\000'
+	head -c 4096 /dev/zero
+} >"$W/nested.cbor"
+if command -v timeout >/dev/null 2>&1; then
+	timeout 20 "$MN" verify-mdoc --trust "$W/iaca.pem" --session-transcript "$W/st.cbor" \
+		--reader-key "$W/er.pem" --at $AT "$W/nested.cbor" >"$W/out" 2>"$W/err"
+	RC=$?
+	if [ $RC -eq 1 ] && grep -q "check structure" "$W/err"; then
+		ok "deeply tagged input rejected at once ($(cat "$W/err"))"
+	else
+		nok "nested tags: rc=$RC (124 = timed out) $(cat "$W/err")"
+	fi
+fi
+
+# an encrypted reader key is refused, never prompted for
+openssl ec -in "$W/er.pem" -aes128 -passout pass:secret -out "$W/er-enc.pem" 2>/dev/null
+if command -v timeout >/dev/null 2>&1 && [ -s "$W/er-enc.pem" ]; then
+	timeout 20 "$MN" verify-mdoc --trust "$W/iaca.pem" --session-transcript "$W/st.cbor" \
+		--reader-key "$W/er-enc.pem" --at $AT "$W/resp.cbor" >"$W/out" 2>"$W/err" </dev/null
+	RC=$?
+	if [ $RC -eq 1 ] && [ ! -s "$W/out" ] && grep -q "cannot read the reader private key" "$W/err"; then
+		ok "encrypted reader key refused without a prompt"
+	else
+		nok "encrypted reader key: rc=$RC (124 = waited for a passphrase) $(cat "$W/err")"
+	fi
+fi
+
 # --- usage errors: exit 2, no configuration needed
 for args in "" "--trust $W/iaca.pem $W/resp.cbor" "--session-transcript $W/st.cbor $W/resp.cbor" \
 	"--trust $W/iaca.pem --session-transcript $W/st.cbor" \

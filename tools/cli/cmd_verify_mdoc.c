@@ -7,12 +7,16 @@
  */
 #include "config.h"
 
+#include <limits.h>
+#include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include <cbor.h>
+#include <openssl/bio.h>
+#include <openssl/crypto.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
@@ -82,31 +86,83 @@ static STACK_OF(X509) *read_certs(const char *path)
 	return sk;
 }
 
-static void json_str(const uint8_t *s, size_t n)
+/*
+ * The JSON document is built in memory and written only once it is complete: a value that
+ * cannot be shown leaves stdout empty (exit 1), never half an object.
+ */
+struct out {
+	char *p;
+	size_t n, cap;
+	int err;
+};
+
+#define OUT_MAX (8u * MN_CBOR_MAX_INPUT) /* base64 and escapes of a 1 MiB response fit */
+
+static void out_mem(struct out *o, const char *s, size_t n)
 {
+	char *p;
+	size_t cap;
+
+	if (o->err != MN_OK)
+		return;
+	if (n > OUT_MAX - o->n) {
+		o->err = MN_ERR_TOO_LARGE;
+		return;
+	}
+	if (o->n + n > o->cap) {
+		cap = o->cap ? o->cap : 4096;
+		while (cap < o->n + n)
+			cap *= 2;
+		if ((p = realloc(o->p, cap)) == NULL) {
+			o->err = MN_ERR_NOMEM;
+			return;
+		}
+		o->p = p;
+		o->cap = cap;
+	}
+	memcpy(o->p + o->n, s, n);
+	o->n += n;
+}
+
+static void out_s(struct out *o, const char *s)
+{
+	out_mem(o, s, strlen(s));
+}
+
+static void out_c(struct out *o, char ch)
+{
+	out_mem(o, &ch, 1);
+}
+
+static void json_str(struct out *o, const uint8_t *s, size_t n)
+{
+	char esc[8];
 	size_t i;
 
-	putchar('"');
+	out_c(o, '"');
 	for (i = 0; i < n; i++) {
 		uint8_t ch = s[i];
 
-		if (ch == '"' || ch == '\\')
-			printf("\\%c", ch);
-		else if (ch == '\n')
-			fputs("\\n", stdout);
-		else if (ch == '\r')
-			fputs("\\r", stdout);
-		else if (ch == '\t')
-			fputs("\\t", stdout);
-		else if (ch < 0x20 || ch == 0x7F)
-			printf("\\u%04x", ch);
-		else
-			putchar(ch);
+		if (ch == '"' || ch == '\\') {
+			out_c(o, '\\');
+			out_c(o, (char)ch);
+		} else if (ch == '\n') {
+			out_s(o, "\\n");
+		} else if (ch == '\r') {
+			out_s(o, "\\r");
+		} else if (ch == '\t') {
+			out_s(o, "\\t");
+		} else if (ch < 0x20 || ch == 0x7F) {
+			snprintf(esc, sizeof(esc), "\\u%04x", ch);
+			out_s(o, esc);
+		} else {
+			out_c(o, (char)ch);
+		}
 	}
-	putchar('"');
+	out_c(o, '"');
 }
 
-static int json_b64(const uint8_t *b, size_t n)
+static int json_b64(struct out *o, const uint8_t *b, size_t n)
 {
 	size_t cap = mn_b64_encoded_len(n) + 1;
 	char *s;
@@ -116,33 +172,54 @@ static int json_b64(const uint8_t *b, size_t n)
 		return MN_ERR_TOO_LARGE;
 	if ((s = malloc(cap)) == NULL)
 		return MN_ERR_NOMEM;
-	if ((r = mn_b64_encode(b, n, s, cap, NULL)) == MN_OK)
-		printf("\"%s\"", s);
+	if ((r = mn_b64_encode(b, n, s, cap, NULL)) == MN_OK) {
+		out_c(o, '"');
+		out_s(o, s);
+		out_c(o, '"');
+	}
 	free(s);
 	return r;
 }
 
-static int json_value(const cbor_item_t *v, int depth);
-
-static int json_key(const cbor_item_t *k)
+/* A number as JSON, whatever LC_NUMERIC says (main() calls setlocale). */
+static void json_double(struct out *o, double d)
 {
+	char num[64], *p;
+	const char *dp = localeconv()->decimal_point;
+	size_t dpl = dp != NULL ? strlen(dp) : 0;
+
+	snprintf(num, sizeof(num), "%.17g", d);
+	if (dpl > 0 && !(dpl == 1 && dp[0] == '.') && (p = strstr(num, dp)) != NULL) {
+		*p = '.';
+		memmove(p + 1, p + dpl, strlen(p + dpl) + 1);
+	}
+	out_s(o, num);
+}
+
+static int json_value(struct out *o, const cbor_item_t *v, int depth);
+
+static int json_key(struct out *o, const cbor_item_t *k)
+{
+	char num[32];
 	int64_t i;
 
 	if (cbor_isa_string(k) && cbor_string_is_definite(k)) {
-		json_str(cbor_string_handle(k), cbor_string_length(k));
+		json_str(o, cbor_string_handle(k), cbor_string_length(k));
 		return MN_OK;
 	}
 	if (mn_cbor_get_int(k, &i) == MN_OK) {
-		printf("\"%lld\"", (long long)i);
+		snprintf(num, sizeof(num), "\"%lld\"", (long long)i);
+		out_s(o, num);
 		return MN_OK;
 	}
 	return MN_ERR_UNSUPPORTED;
 }
 
-static int json_value(const cbor_item_t *v, int depth)
+static int json_value(struct out *o, const cbor_item_t *v, int depth)
 {
 	struct cbor_pair *p;
 	cbor_item_t *in;
+	char num[32];
 	int64_t i;
 	size_t k;
 	int r = MN_OK;
@@ -154,58 +231,59 @@ static int json_value(const cbor_item_t *v, int depth)
 	case CBOR_TYPE_NEGINT:
 		if (mn_cbor_get_int(v, &i) != MN_OK)
 			return MN_ERR_UNSUPPORTED;
-		printf("%lld", (long long)i);
+		snprintf(num, sizeof(num), "%lld", (long long)i);
+		out_s(o, num);
 		return MN_OK;
 	case CBOR_TYPE_BYTESTRING:
 		if (!cbor_bytestring_is_definite(v))
 			return MN_ERR_FORMAT;
-		return json_b64(cbor_bytestring_handle(v), cbor_bytestring_length(v));
+		return json_b64(o, cbor_bytestring_handle(v), cbor_bytestring_length(v));
 	case CBOR_TYPE_STRING:
 		if (!cbor_string_is_definite(v))
 			return MN_ERR_FORMAT;
-		json_str(cbor_string_handle(v), cbor_string_length(v));
+		json_str(o, cbor_string_handle(v), cbor_string_length(v));
 		return MN_OK;
 	case CBOR_TYPE_ARRAY:
-		putchar('[');
+		out_c(o, '[');
 		for (k = 0; k < cbor_array_size(v) && r == MN_OK; k++) {
 			if (k)
-				putchar(',');
-			r = json_value(cbor_array_handle(v)[k], depth + 1);
+				out_c(o, ',');
+			r = json_value(o, cbor_array_handle(v)[k], depth + 1);
 		}
-		putchar(']');
+		out_c(o, ']');
 		return r;
 	case CBOR_TYPE_MAP:
-		putchar('{');
+		out_c(o, '{');
 		p = cbor_map_handle(v);
 		for (k = 0; k < cbor_map_size(v) && r == MN_OK; k++) {
 			if (k)
-				putchar(',');
-			if ((r = json_key(p[k].key)) == MN_OK) {
-				putchar(':');
-				r = json_value(p[k].value, depth + 1);
+				out_c(o, ',');
+			if ((r = json_key(o, p[k].key)) == MN_OK) {
+				out_c(o, ':');
+				r = json_value(o, p[k].value, depth + 1);
 			}
 		}
-		putchar('}');
+		out_c(o, '}');
 		return r;
 	case CBOR_TYPE_TAG:
 		/* full-date (1004), tdate (0) and others: the tagged content */
 		in = cbor_tag_item(v);
-		r = json_value(in, depth + 1);
+		r = json_value(o, in, depth + 1);
 		cbor_decref(&in);
 		return r;
 	case CBOR_TYPE_FLOAT_CTRL:
 		if (cbor_float_ctrl_is_ctrl(v)) {
 			if (cbor_is_bool(v))
-				fputs(cbor_get_bool(v) ? "true" : "false", stdout);
+				out_s(o, cbor_get_bool(v) ? "true" : "false");
 			else
-				fputs("null", stdout);
+				out_s(o, "null");
 		} else {
 			double d = cbor_float_get_float(v);
 
 			if (d != d || d > 1.7976931348623157e308 || d < -1.7976931348623157e308)
-				fputs("null", stdout);
+				out_s(o, "null");
 			else
-				printf("%.17g", d);
+				json_double(o, d);
 		}
 		return MN_OK;
 	default:
@@ -213,14 +291,19 @@ static int json_value(const cbor_item_t *v, int depth)
 	}
 }
 
-static int print_result(const struct mn_mdoc_result *res)
+/*
+ * {namespace: {element: value}} of every verified element, into o. An element identifier
+ * seen twice in one namespace (two documents sharing it) would be a duplicate JSON key:
+ * MN_ERR_FORMAT.
+ */
+static int print_result(struct out *o, const struct mn_mdoc_result *res)
 {
-	size_t n = mn_mdoc_result_count(res), i, j, first_ns = 1, first;
-	const char *ns, *ns2, *id;
+	size_t n = mn_mdoc_result_count(res), i, j, k, first_ns = 1, first;
+	const char *ns, *ns2, *id, *id2, *ns3;
 	const cbor_item_t *v;
 	int r;
 
-	putchar('{');
+	out_c(o, '{');
 	for (i = 0; i < n; i++) {
 		mn_mdoc_result_get(res, i, NULL, &ns, NULL, NULL);
 		for (j = 0; j < i; j++) {
@@ -231,27 +314,60 @@ static int print_result(const struct mn_mdoc_result *res)
 		if (j < i)
 			continue; /* namespace already printed */
 		if (!first_ns)
-			putchar(',');
+			out_c(o, ',');
 		first_ns = 0;
-		json_str((const uint8_t *)ns, strlen(ns));
-		fputs(":{", stdout);
+		json_str(o, (const uint8_t *)ns, strlen(ns));
+		out_s(o, ":{");
 		first = 1;
 		for (j = i; j < n; j++) {
 			mn_mdoc_result_get(res, j, NULL, &ns2, &id, &v);
 			if (strcmp(ns, ns2) != 0)
 				continue;
+			for (k = i; k < j; k++) {
+				mn_mdoc_result_get(res, k, NULL, &ns3, &id2, NULL);
+				if (strcmp(ns, ns3) == 0 && strcmp(id, id2) == 0)
+					return MN_ERR_FORMAT;
+			}
 			if (!first)
-				putchar(',');
+				out_c(o, ',');
 			first = 0;
-			json_str((const uint8_t *)id, strlen(id));
-			putchar(':');
-			if ((r = json_value(v, 0)) != MN_OK)
+			json_str(o, (const uint8_t *)id, strlen(id));
+			out_c(o, ':');
+			if ((r = json_value(o, v, 0)) != MN_OK)
 				return r;
 		}
-		putchar('}');
+		out_c(o, '}');
 	}
-	fputs("}\n", stdout);
-	return MN_OK;
+	out_s(o, "}\n");
+	return o->err;
+}
+
+/* No passphrase prompt: an encrypted key file is refused, not asked for on the terminal. */
+static int no_passphrase(char *buf, int size, int rwflag, void *u)
+{
+	(void)buf;
+	(void)size;
+	(void)rwflag;
+	(void)u;
+	return -1;
+}
+
+/* The reader's private key; the file's bytes are wiped after parsing. */
+static EVP_PKEY *read_private_key(const char *path)
+{
+	uint8_t *b = NULL;
+	size_t n = 0;
+	BIO *bio = NULL;
+	EVP_PKEY *k = NULL;
+
+	if (read_file(path, &b, &n) != MN_OK)
+		return NULL;
+	if (n <= INT_MAX && (bio = BIO_new_mem_buf(b, (int)n)) != NULL)
+		k = PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL);
+	BIO_free(bio);
+	OPENSSL_cleanse(b, n);
+	free(b);
+	return k;
 }
 
 int cmd_verify_mdoc(int argc, char **argv)
@@ -265,9 +381,9 @@ int cmd_verify_mdoc(int argc, char **argv)
 	EVP_PKEY *reader = NULL;
 	unsigned long skew = MN_MDOC_DEFAULT_SKEW;
 	int64_t when = (int64_t)time(NULL);
+	struct out o = {NULL, 0, 0, MN_OK};
 	char why[512], *end;
-	FILE *f;
-	int i, rc = 1;
+	int i, r, rc = 1;
 
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -317,11 +433,7 @@ int cmd_verify_mdoc(int argc, char **argv)
 		goto out;
 	}
 	if (keyp != NULL) {
-		if ((f = fopen(keyp, "r")) != NULL) {
-			reader = PEM_read_PrivateKey(f, NULL, NULL, NULL);
-			fclose(f);
-		}
-		if (reader == NULL) {
+		if ((reader = read_private_key(keyp)) == NULL) {
 			fprintf(stderr, "mynumber: cannot read the reader private key %s\n", keyp);
 			goto out;
 		}
@@ -340,13 +452,22 @@ int cmd_verify_mdoc(int argc, char **argv)
 		        mn_mdoc_check_name(chk), why);
 		goto out;
 	}
-	if (print_result(res) != MN_OK) {
+	if ((r = print_result(&o, res)) != MN_OK) {
 		fprintf(stderr,
-		        "mynumber: verify-mdoc: an element value cannot be shown as JSON\n");
+		        "mynumber: verify-mdoc: verified, but the elements cannot be shown "
+		        "as JSON (%s): nothing printed\n",
+		        r == MN_ERR_FORMAT        ? "an element appears twice in a namespace"
+		        : r == MN_ERR_UNSUPPORTED ? "a value has no JSON form"
+		                                  : mn_strerror(r));
+		goto out;
+	}
+	if (fwrite(o.p, 1, o.n, stdout) != o.n || fflush(stdout) != 0) {
+		fprintf(stderr, "mynumber: verify-mdoc: cannot write the result\n");
 		goto out;
 	}
 	rc = 0;
 out:
+	free(o.p);
 	mn_mdoc_result_free(&res);
 	EVP_PKEY_free(reader);
 	sk_X509_pop_free(iaca, X509_free);

@@ -33,7 +33,8 @@ static void usage(FILE *f)
 	    "certificates\n"
 	    "  crl import FILE                        verify a CRL and index it for logins\n"
 	    "  verify-mdoc --trust IACA.pem --session-transcript ST.cbor [--reader-key KEY.pem]\n"
-	    "      [--at RFC3339-TIME] RESPONSE.cbor  verify an ISO 18013-5 DeviceResponse\n");
+	    "      [--at RFC3339-TIME] [--skew SECONDS] RESPONSE.cbor\n"
+	    "                                         verify an ISO 18013-5 DeviceResponse\n");
 }
 
 int cli_load_store(struct cli *c, struct mn_store **ret)
