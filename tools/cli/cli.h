@@ -21,6 +21,7 @@ int cmd_status(struct cli *c, int argc, char **argv);
 int cmd_authorized_keys(struct cli *c, int argc, char **argv);
 int cmd_crl(struct cli *c, int argc, char **argv);
 int cmd_verify_mdoc(int argc, char **argv); /* needs no configuration */
+int cmd_read_mdoc(int argc, char **argv);   /* needs no configuration */
 
 /* Load the store (exit-code style: 0 ok, prints the error). */
 int cli_load_store(struct cli *c, struct mn_store **ret);

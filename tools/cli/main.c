@@ -34,7 +34,10 @@ static void usage(FILE *f)
 	    "  crl import FILE                        verify a CRL and index it for logins\n"
 	    "  verify-mdoc --trust IACA.pem --session-transcript ST.cbor [--reader-key KEY.pem]\n"
 	    "      [--at RFC3339-TIME] [--skew SECONDS] RESPONSE.cbor\n"
-	    "                                         verify an ISO 18013-5 DeviceResponse\n");
+	    "                                         verify an ISO 18013-5 DeviceResponse\n"
+	    "  read-mdoc --trust IACA.pem [--reader NAME] [--wait SECONDS]\n"
+	    "      [--element NAMESPACE:NAME]... [--allow-mac] [--skew SECONDS]\n"
+	    "                                         read and verify a phone's mdoc over NFC\n");
 }
 
 int cli_load_store(struct cli *c, struct mn_store **ret)
@@ -81,6 +84,8 @@ int main(int argc, char **argv)
 	cmd = argv[i];
 	if (strcmp(cmd, "verify-mdoc") == 0)
 		return cmd_verify_mdoc(argc - i, argv + i);
+	if (strcmp(cmd, "read-mdoc") == 0)
+		return cmd_read_mdoc(argc - i, argv + i);
 	if (mn_conf_load(c.config_path, &c.conf, err, sizeof(err)) != MN_OK) {
 		fprintf(stderr, "mynumber: %s\n", err);
 		return 1;
