@@ -141,10 +141,13 @@ struct sim_card {
 	/* volatile: cleared by power off/on, reset and SELECT of an AP */
 	enum sim_ap cur_ap;
 	struct sim_ef *cur_ef;
+	struct sim_wallet *wallet; /* the wallet profile (sim_wallet.h), else NULL */
 };
 
 /* Largest R-APDU the card produces: 256 data bytes + SW. */
 #define SIM_RAPDU_MAX 258
+/* Largest R-APDU of any profile (the wallet answers up to 4 KiB per APDU) */
+#define SIM_RAPDU_BUF (4096 + 2)
 
 /* Load DIR (card.conf, certificates, keys) and the state; profile < 0: the one in card.conf. */
 int sim_card_load(const char *dir, const char *state_dir, int profile, struct sim_card **out);

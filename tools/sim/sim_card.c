@@ -11,6 +11,7 @@
 #include "mn_err.h"
 #include "mn_jpki.h"
 #include "sim.h"
+#include "sim_wallet.h"
 
 #define SW_OK             0x9000
 #define SW_WRONG_LENGTH   0x6700
@@ -100,6 +101,7 @@ void sim_card_reset(struct sim_card *card)
 	card->cur_ap = SIM_AP_NONE;
 	card->cur_ef = NULL;
 	clear_security(card);
+	sim_wallet_reset(card->wallet);
 }
 
 void sim_card_free(struct sim_card **cardp)
@@ -117,6 +119,7 @@ void sim_card_free(struct sim_card **cardp)
 		}
 	}
 	explicit_bzero(card->pins, sizeof(card->pins));
+	sim_wallet_free(&card->wallet);
 	free(card);
 	*cardp = NULL;
 }

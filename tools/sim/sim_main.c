@@ -13,8 +13,9 @@
 
 #include "mn_err.h"
 #include "sim.h"
+#include "sim_wallet.h"
 
-#define BAD_PROFILE "not card, android, iphone or juki"
+#define BAD_PROFILE "not card, android, iphone, juki or wallet"
 
 static volatile sig_atomic_t stop_flag;
 
@@ -27,11 +28,14 @@ static const char usage_text[] =
     "      --expired            auth and sign certificates already expired\n"
     "      --serial HEX         leaf certificate serial (default random)\n"
     "      --cn TEXT            CN of the auth certificate (default random)\n"
+    "      --profile wallet: --mso-valid-days N (30)  --mso-expired\n"
     "  mynumber-sim run [options] DIR     be the card (connects to pcscd's vpcd)\n"
     "      --port N (35963)  --host ADDR (127.0.0.1; loopback only)\n"
     "      --state DIR (DIR/state)  --profile P (override card.conf)\n"
     "      --drop-after N  --delay-ms N  --fault INS=SW (repeatable)\n"
     "      --apdu-log FILE  --connect-timeout S (10)  -v\n"
+    "      wallet (DIR from init --profile wallet): --handover static|tnep (static)\n"
+    "      --biometric ok|fail (ok)  --absent-after N (phone leaves after N mdoc APDUs)\n"
     "  mynumber-sim crl [options] DIR OUT  write a test CRL issued by DIR's CA\n"
     "      --revoke HEX|self (repeatable)   --entries N (random 8-byte serials)\n"
     "      --crl-number N (1)  --this-update-days D (-1)  --next-update-days D (7)\n"
@@ -125,12 +129,21 @@ static int check_serial(const char *s)
 static int cmd_init(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-	    {"profile", required_argument, NULL, 'p'},  {"auth-pin", required_argument, NULL, 'a'},
-	    {"sign-pin", required_argument, NULL, 's'}, {"info-pin", required_argument, NULL, 'i'},
-	    {"ca-from", required_argument, NULL, 'c'},  {"expired", no_argument, NULL, 'e'},
-	    {"serial", required_argument, NULL, 'n'},   {"cn", required_argument, NULL, 'N'},
-	    {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
+	    {"profile", required_argument, NULL, 'p'},
+	    {"auth-pin", required_argument, NULL, 'a'},
+	    {"sign-pin", required_argument, NULL, 's'},
+	    {"info-pin", required_argument, NULL, 'i'},
+	    {"ca-from", required_argument, NULL, 'c'},
+	    {"expired", no_argument, NULL, 'e'},
+	    {"serial", required_argument, NULL, 'n'},
+	    {"cn", required_argument, NULL, 'N'},
+	    {"mso-valid-days", required_argument, NULL, 'V'},
+	    {"mso-expired", no_argument, NULL, 'X'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
+	struct sim_wallet_init_opts wo = {.valid_days = 30};
+	int wallet = 0;
 	struct sim_init_opts o = {.profile = SIM_PROFILE_CARD,
 	                          .pins = {"1234", "SIGNPASS1", "5678"}};
 	enum sim_pin_id id;
@@ -140,8 +153,17 @@ static int cmd_init(int argc, char **argv)
 	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'p':
-			if (sim_profile_parse(optarg, &o.profile) != MN_OK)
+			wallet = strcmp(optarg, "wallet") == 0;
+			if (!wallet && sim_profile_parse(optarg, &o.profile) != MN_OK)
 				return usage_error(BAD_PROFILE, "--profile");
+			break;
+		case 'V':
+			if (parse_long(optarg, -36500, 36500, &wo.valid_days) != MN_OK)
+				return usage_error("must be -36500..36500 days",
+				                   "--mso-valid-days");
+			break;
+		case 'X':
+			wo.expired = 1;
 			break;
 		case 'a':
 		case 's':
@@ -187,6 +209,12 @@ static int cmd_init(int argc, char **argv)
 	}
 	if (optind != argc - 1)
 		return usage_error("needs exactly one DIR", "init");
+	if (wallet) {
+		if (sim_wallet_init(argv[optind], &wo) != MN_OK)
+			return 1;
+		printf("mynumber-sim: test wallet written to %s\n", argv[optind]);
+		return 0;
+	}
 	if (sim_init(argv[optind], &o) != MN_OK)
 		return 1;
 	printf("mynumber-sim: test card written to %s\n", argv[optind]);
@@ -304,6 +332,8 @@ static int install_signals(void)
 
 struct run_args {
 	struct sim_run_opts o;
+	struct sim_wallet_run_opts w;
+	int wallet;
 	const char *state;
 	const char *log_path;
 	int profile;
@@ -322,6 +352,9 @@ static int parse_run(int argc, char **argv, struct run_args *a)
 	    {"apdu-log", required_argument, NULL, 'l'},
 	    {"connect-timeout", required_argument, NULL, 't'},
 	    {"verbose", no_argument, NULL, 'v'},
+	    {"handover", required_argument, NULL, 'O'},
+	    {"biometric", required_argument, NULL, 'B'},
+	    {"absent-after", required_argument, NULL, 'A'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -347,9 +380,27 @@ static int parse_run(int argc, char **argv, struct run_args *a)
 			a->state = optarg;
 			break;
 		case 'p':
+			if (strcmp(optarg, "wallet") == 0) {
+				a->wallet = 1;
+				break;
+			}
 			if (sim_profile_parse(optarg, &p) != MN_OK)
 				return usage_error(BAD_PROFILE, "--profile");
 			a->profile = (int)p;
+			break;
+		case 'O':
+			if (strcmp(optarg, "static") != 0 && strcmp(optarg, "tnep") != 0)
+				return usage_error("not static or tnep", "--handover");
+			a->w.tnep = strcmp(optarg, "tnep") == 0;
+			break;
+		case 'B':
+			if (strcmp(optarg, "ok") != 0 && strcmp(optarg, "fail") != 0)
+				return usage_error("not ok or fail", "--biometric");
+			a->w.biometric_ok = strcmp(optarg, "ok") == 0;
+			break;
+		case 'A':
+			if (parse_long(optarg, 1, 1000000000L, &a->w.absent_after) != MN_OK)
+				return usage_error("must be a positive number", "--absent-after");
 			break;
 		case 'd':
 			if (parse_long(optarg, 1, 1000000000L, &a->o.drop_after) != MN_OK)
@@ -393,6 +444,7 @@ static int cmd_run(int argc, char **argv)
 {
 	struct run_args a = {
 	    .o = {.host = "127.0.0.1", .port = SIM_DEFAULT_PORT, .connect_timeout = 10},
+	    .w = {.biometric_ok = 1},
 	    .profile = -1};
 	struct sim_card *card = NULL;
 	char *state = NULL;
@@ -409,7 +461,13 @@ static int cmd_run(int argc, char **argv)
 	}
 	if (install_signals() != MN_OK)
 		goto out;
-	if (sim_card_load(argv[optind], a.state, a.profile, &card) != MN_OK) {
+	if (a.wallet) {
+		if (sim_wallet_card_load(argv[optind], &a.w, &card) != MN_OK) {
+			fprintf(stderr, "mynumber-sim: cannot load the wallet in %s\n",
+			        argv[optind]);
+			goto out;
+		}
+	} else if (sim_card_load(argv[optind], a.state, a.profile, &card) != MN_OK) {
 		fprintf(stderr, "mynumber-sim: cannot load the card in %s\n", argv[optind]);
 		goto out;
 	}

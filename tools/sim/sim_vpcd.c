@@ -18,6 +18,7 @@
 
 #include "mn_err.h"
 #include "sim.h"
+#include "sim_wallet.h"
 
 #define FRAME_MAX  0xFFFF
 #define POLL_MS    200
@@ -171,7 +172,7 @@ static int recv_all(struct conn *c, uint8_t *buf, size_t n)
 /* Length + payload in one send() so that Nagle and delayed ACKs never split a reply. */
 static int send_frame(struct conn *c, const uint8_t *payload, size_t len)
 {
-	uint8_t buf[2 + SIM_RAPDU_MAX + 64];
+	uint8_t buf[2 + SIM_RAPDU_BUF + 64];
 	size_t done = 0, total = len + 2;
 	ssize_t k;
 
@@ -245,7 +246,7 @@ static int find_fault(const struct sim_run_opts *o, const uint8_t *apdu, size_t 
 static int on_apdu(struct conn *c, struct sim_card *card, const uint8_t *apdu, size_t len)
 {
 	const struct sim_run_opts *o = c->opts;
-	uint8_t out[SIM_RAPDU_MAX];
+	uint8_t out[SIM_RAPDU_BUF];
 	size_t out_len = 0;
 	uint16_t sw;
 	int r;
@@ -256,6 +257,14 @@ static int on_apdu(struct conn *c, struct sim_card *card, const uint8_t *apdu, s
 		out[0] = (uint8_t)(sw >> 8);
 		out[1] = (uint8_t)sw;
 		out_len = 2;
+	} else if (card->wallet != NULL) {
+		r = sim_wallet_apdu(card->wallet, apdu, len, out, &out_len);
+		if (r == MN_ERR_TOKEN_REMOVED) { /* the phone left: vpcd sees the card go */
+			c->ended = 1;
+			return MN_OK;
+		}
+		if (r != MN_OK)
+			return r;
 	} else if ((r = sim_card_apdu(card, apdu, len, out, &out_len)) != MN_OK) {
 		return r;
 	}
