@@ -71,6 +71,13 @@ int mn_account_check(const struct mn_conf *conf, const struct mn_store *store, c
 		    (res == MN_RES_ACCT_EXPIRED && best == MN_RES_PERM_DENIED))
 			best = res;
 	}
+	/* a phone login names its enrollment (the hmac) where a card login names a certificate */
+	for (i = 0; best == MN_RES_USER_UNKNOWN && i < mn_store_phone_count(store); i++) {
+		const struct mn_phone_binding *p = mn_store_phone_at(store, i);
+		if (strcmp(p->user, user) == 0 &&
+		    (cert_sha256 == NULL || strcmp(p->hmac, cert_sha256) == 0))
+			best = MN_RES_OK;
+	}
 	if (best == MN_RES_ACCT_EXPIRED)
 		ui->say(ui->ctx, 1,
 		        _("Your enrolled My Number certificate has expired. Renew it at your "

@@ -19,6 +19,8 @@
 #include "mn_jpki.h"
 #include "mn_msg.h"
 #include "mn_pcsc.h"
+#include "mn_phone.h"
+#include "mdoc/mn_pcsc_apdu.h"
 #include "mn_pin.h"
 #include "mn_revoker.h"
 
@@ -93,6 +95,57 @@ static int user_has_binding(const struct flow *f)
 		if (strcmp(mn_store_at(f->store, i)->user, f->user) == 0)
 			return 1;
 	return 0;
+}
+
+static int user_has_phone(const struct flow *f)
+{
+	size_t i, n = mn_store_phone_count(f->store);
+
+	for (i = 0; i < n; i++)
+		if (strcmp(mn_store_phone_at(f->store, i)->user, f->user) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * A user with a phone enrollment: wait for a token on PC/SC; one that answers SELECT of the
+ * JPKI application is a card (NOT_WARM: the card path runs), anything else is read as a
+ * phone (ISO 18013-5 NFC engagement).
+ */
+static int run_phone(struct flow *f)
+{
+	struct mn_pcsc_apdu *card = NULL;
+	unsigned wait = conf_uint(f, "", "card_wait", 30);
+	int r, res;
+
+	if (f->mode != MN_AUTH_LOGIN || !mn_phone_enabled(f->conf) || !user_has_phone(f))
+		return NOT_WARM;
+	say(f, 0, _("Hold your My Number card or phone over the reader."));
+	r = mn_pcsc_apdu_open(NULL, wait * 1000u, &card);
+	if (r == MN_ERR_NO_READER) {
+		say(f, 1,
+		    _("No card reader found. Check that a reader is connected and pcscd is "
+		      "running."));
+		return MN_RES_UNAVAIL;
+	}
+	if (r == MN_ERR_NO_TOKEN) {
+		say(f, 1, _("No My Number card or phone was presented in time."));
+		return MN_RES_UNAVAIL;
+	}
+	if (r != MN_OK) {
+		say(f, 1,
+		    _("The card could not be read. Hold it still over the reader and try "
+		      "again."));
+		return MN_RES_UNAVAIL;
+	}
+	if (mn_phone_is_jpki_card(card)) {
+		mn_pcsc_apdu_free(&card);
+		return NOT_WARM;
+	}
+	debug(f, "token: a phone (mdoc) on %s", mn_pcsc_apdu_reader(card));
+	res = (int)mn_phone_login(f->conf, f->store, f->user, card, f->ui, f->now, f->sha256);
+	mn_pcsc_apdu_free(&card);
+	return res;
 }
 
 /* The user's binding for a certificate hash, or for a token serial when sha256 is NULL. */
@@ -632,6 +685,8 @@ static enum mn_result run(struct flow *f)
 	enum mn_result res;
 	int r;
 
+	if (f->mode == MN_AUTH_LOGIN && (r = run_phone(f)) != NOT_WARM)
+		return (enum mn_result)r;
 	if (f->mode == MN_AUTH_LOGIN && !user_has_binding(f)) {
 		say(f, 1,
 		    _("No My Number card is enrolled for %s. An administrator can enroll one with: "

@@ -44,6 +44,7 @@ enum conf_type {
 	T_ENUM,     /* one of choices */
 	T_OIDS,     /* comma-separated dotted OIDs */
 	T_BACKENDS, /* comma-separated from {crl, none}, none only alone */
+	T_ELEMENTS, /* comma-separated NAMESPACE:IDENTIFIER, never individual_number_unicode */
 };
 
 struct conf_key {
@@ -57,6 +58,7 @@ struct conf_key {
 };
 
 static const char *const policy_choices[] = {"require", "soft", NULL};
+static const char *const phone_choices[] = {"auto", "yes", "no", NULL};
 
 static const struct conf_key schema[] = {
     {.section = "",
@@ -90,11 +92,19 @@ static const struct conf_key schema[] = {
      .def = "86400",
      .min = 0,
      .max = 31536000},
+    {.section = "phone", .key = "phone", .type = T_ENUM, .def = "auto", .choices = phone_choices},
+    {.section = "phone", .key = "mdoc_trust_anchors", .type = T_PATH, .def = "", .empty_ok = 1},
+    {.section = "phone",
+     .key = "mdoc_elements",
+     .type = T_ELEMENTS,
+     .def = "org.iso.23220.1.jp:full_name_unicode,org.iso.23220.1.jp:birth_date_unicode"},
+    {.section = "phone", .key = "mdoc_allow_device_mac", .type = T_BOOL, .def = "no"},
+    {.section = "phone", .key = "mdoc_skew", .type = T_UINT, .def = "300", .min = 0, .max = 3600},
 };
 
 #define N_KEYS (sizeof(schema) / sizeof(schema[0]))
 
-static const char *const sections[] = {"", "revocation"};
+static const char *const sections[] = {"", "revocation", "phone"};
 
 #define N_SECTIONS (sizeof(sections) / sizeof(sections[0]))
 
@@ -235,6 +245,60 @@ static int oid_valid(const char *s, size_t n)
 }
 
 /* Check value against k; on failure reason[] says why. */
+#define ELEMENTS_MAX     64
+#define ELEMENT_NAME_MAX 256
+#define FORBIDDEN_ID     "individual_number_unicode"
+
+/* NAMESPACE:IDENTIFIER items (split at the last colon), no duplicate, never the number. */
+static int check_elements(const struct conf_key *k, const char *v, char *reason, size_t rlen)
+{
+	const char *p = v, *item, *q, *it2, *colon;
+	size_t n, n2, count = 0, j;
+	int dup;
+
+	while (next_item(&p, &item, &n)) {
+		colon = NULL;
+		for (j = 0; j < n; j++)
+			if (item[j] == ':')
+				colon = item + j;
+		if (++count > ELEMENTS_MAX) {
+			snprintf(reason, rlen, "'%s': at most %d elements", k->key, ELEMENTS_MAX);
+			return MN_ERR_FORMAT;
+		}
+		if (colon == NULL || colon == item || (size_t)(colon - item) + 1 == n ||
+		    (size_t)(colon - item) > ELEMENT_NAME_MAX ||
+		    n - (size_t)(colon - item) - 1 > ELEMENT_NAME_MAX) {
+			snprintf(reason, rlen, "'%s': '%.*s' is not NAMESPACE:IDENTIFIER", k->key,
+			         (int)(n > 64 ? 64 : n), item);
+			return MN_ERR_FORMAT;
+		}
+		if (n - (size_t)(colon - item) - 1 == sizeof(FORBIDDEN_ID) - 1 &&
+		    memcmp(colon + 1, FORBIDDEN_ID, sizeof(FORBIDDEN_ID) - 1) == 0) {
+			snprintf(
+			    reason, rlen,
+			    "'%s': individual_number_unicode is never requested: the My Number "
+			    "Act forbids collecting the individual number for login",
+			    k->key);
+			return MN_ERR_FORMAT;
+		}
+		q = v;
+		dup = 0;
+		while (next_item(&q, &it2, &n2) && it2 < item)
+			if (n2 == n && memcmp(it2, item, n) == 0)
+				dup = 1;
+		if (dup) {
+			snprintf(reason, rlen, "'%s': '%.*s' listed twice", k->key,
+			         (int)(n > 64 ? 64 : n), item);
+			return MN_ERR_FORMAT;
+		}
+	}
+	if (count == 0) {
+		snprintf(reason, rlen, "'%s' names no element", k->key);
+		return MN_ERR_FORMAT;
+	}
+	return MN_OK;
+}
+
 static int check_value(const struct conf_key *k, const char *v, char *reason, size_t rlen)
 {
 	const char *p = v, *item;
@@ -325,6 +389,8 @@ static int check_value(const struct conf_key *k, const char *v, char *reason, si
 			return MN_ERR_FORMAT;
 		}
 		return MN_OK;
+	case T_ELEMENTS:
+		return check_elements(k, v, reason, rlen);
 	}
 	snprintf(reason, rlen, "'%s': internal error", k->key);
 	return MN_ERR_INTERNAL;

@@ -29,6 +29,13 @@
  *     plugin_dir     path  MN_PLUGINDIR
  *     timeout        uint  5 (seconds for all backends together, 1..60)
  *   [revocation.NAME]: any keys, checked by the backend NAME when it is loaded
+ *   [phone]:
+ *     phone                  auto | yes | no; auto (auto: on when mdoc_trust_anchors is set)
+ *     mdoc_trust_anchors     path or empty, default empty (IACA PEM file or directory)
+ *     mdoc_elements          comma-separated NAMESPACE:IDENTIFIER, 1..64, never
+ *                            individual_number_unicode; full name and birth date
+ *     mdoc_allow_device_mac  bool  no
+ *     mdoc_skew              uint  300 (seconds, 0..3600)
  * Paths must be absolute.
  */
 #ifndef MN_CONF_H

@@ -28,7 +28,11 @@
 struct mn_store {
 	struct mn_binding *b;
 	size_t n, cap;
+	struct mn_phone_binding *p;
+	size_t pn, pcap;
 };
+
+#define N_PHONE_FIELDS 8
 
 /* A growing output buffer. */
 struct sbuf {
@@ -279,6 +283,7 @@ void mn_store_free(struct mn_store **s)
 	for (i = 0; i < (*s)->n; i++)
 		binding_clear(&(*s)->b[i]);
 	free((*s)->b);
+	free((*s)->p);
 	free(*s);
 	*s = NULL;
 }
@@ -351,6 +356,9 @@ int mn_store_add(struct mn_store *s, const struct mn_binding *b, unsigned *ret_i
 	for (i = 0; i < s->n; i++)
 		if (s->b[i].id > max)
 			max = s->b[i].id;
+	for (i = 0; i < s->pn; i++)
+		if (s->p[i].id > max)
+			max = s->p[i].id;
 	if (max >= MN_STORE_MAX_ID)
 		return MN_ERR_TOO_LARGE;
 	nb.id = max + 1;
@@ -389,10 +397,134 @@ int mn_store_remove(struct mn_store *s, const char *user, unsigned id, size_t *r
 		j++;
 	}
 	s->n = j;
+	for (i = 0, j = 0; i < s->pn; i++) {
+		if (strcmp(s->p[i].user, user) == 0 && (id == 0 || s->p[i].id == id)) {
+			removed++;
+			continue;
+		}
+		if (j != i)
+			s->p[j] = s->p[i];
+		j++;
+	}
+	s->pn = j;
 	if (removed == 0)
 		return MN_ERR_NOT_FOUND;
 	if (ret_removed != NULL)
 		*ret_removed = removed;
+	return MN_OK;
+}
+
+/* --------------------------------------------------------------- phone records */
+
+static int check_phone(const struct mn_phone_binding *p, const char **reason)
+{
+	if (!valid_user(p->user)) {
+		*reason = "bad user name";
+		return MN_ERR_FORMAT;
+	}
+	if (strlen(p->salt) != 32 || !valid_hex(p->salt, 32, 0)) {
+		*reason = "bad salt";
+		return MN_ERR_FORMAT;
+	}
+	if (strlen(p->hmac) != 64 || !valid_hex(p->hmac, 64, 0)) {
+		*reason = "bad hmac";
+		return MN_ERR_FORMAT;
+	}
+	if (strlen(p->iaca) != 64 || !valid_hex(p->iaca, 64, 0)) {
+		*reason = "bad IACA fingerprint";
+		return MN_ERR_FORMAT;
+	}
+	if (!valid_time(p->created)) {
+		*reason = "bad creation time";
+		return MN_ERR_FORMAT;
+	}
+	return MN_OK;
+}
+
+size_t mn_store_phone_count(const struct mn_store *s)
+{
+	return s != NULL ? s->pn : 0;
+}
+
+const struct mn_phone_binding *mn_store_phone_at(const struct mn_store *s, size_t i)
+{
+	if (s == NULL || i >= s->pn)
+		return NULL;
+	return &s->p[i];
+}
+
+static int phone_push(struct mn_store *s, const struct mn_phone_binding *p)
+{
+	struct mn_phone_binding *np;
+	size_t cap;
+
+	if (s->pn == s->pcap) {
+		cap = s->pcap == 0 ? 4 : s->pcap * 2;
+		if (cap > (size_t)-1 / sizeof(*np))
+			return MN_ERR_NOMEM;
+		if ((np = realloc(s->p, cap * sizeof(*np))) == NULL)
+			return MN_ERR_NOMEM;
+		s->p = np;
+		s->pcap = cap;
+	}
+	s->p[s->pn++] = *p;
+	return MN_OK;
+}
+
+static int phone_dup(const struct mn_store *s, const char *user, const char *hmac)
+{
+	size_t i;
+
+	for (i = 0; i < s->pn; i++)
+		if (strcmp(s->p[i].user, user) == 0 && strcmp(s->p[i].hmac, hmac) == 0)
+			return 1;
+	return 0;
+}
+
+static int id_used(const struct mn_store *s, unsigned id)
+{
+	size_t i;
+
+	for (i = 0; i < s->n; i++)
+		if (s->b[i].id == id)
+			return 1;
+	for (i = 0; i < s->pn; i++)
+		if (s->p[i].id == id)
+			return 1;
+	return 0;
+}
+
+int mn_store_phone_add(struct mn_store *s, const struct mn_phone_binding *p, unsigned *ret_id)
+{
+	struct mn_phone_binding np;
+	const char *reason = NULL;
+	unsigned max = 0;
+	size_t i;
+	int r;
+
+	if (s == NULL || p == NULL)
+		return MN_ERR_INVALID_ARG;
+	np = *p;
+	np.user[sizeof(np.user) - 1] = np.salt[sizeof(np.salt) - 1] = '\0';
+	np.hmac[sizeof(np.hmac) - 1] = np.iaca[sizeof(np.iaca) - 1] = '\0';
+	np.created[sizeof(np.created) - 1] = np.label[sizeof(np.label) - 1] = '\0';
+	if ((r = check_phone(&np, &reason)) != MN_OK)
+		return r;
+	if (phone_dup(s, np.user, np.hmac))
+		return MN_ERR_INVALID_ARG;
+	for (i = 0; i < s->n; i++)
+		if (s->b[i].id > max)
+			max = s->b[i].id;
+	for (i = 0; i < s->pn; i++)
+		if (s->p[i].id > max)
+			max = s->p[i].id;
+	if (max >= MN_STORE_MAX_ID)
+		return MN_ERR_TOO_LARGE;
+	np.id = max + 1;
+	if ((r = phone_push(s, &np)) != MN_OK)
+		return r;
+	if (ret_id != NULL)
+		*ret_id = np.id;
 	return MN_OK;
 }
 
@@ -493,6 +625,30 @@ static int put_binding(struct sbuf *sb, const struct mn_binding *b)
 	if (r != MN_OK || (r = sbuf_str(sb, "\t")) != MN_OK ||
 	    (r = put_b64(sb, b->spki, b->spki_len)) != MN_OK || (r = sbuf_str(sb, "\t")) != MN_OK ||
 	    (r = put_b64(sb, b->cert, b->cert_len)) != MN_OK || (r = sbuf_str(sb, "\n")) != MN_OK)
+		return r;
+	return MN_OK;
+}
+
+static int put_phone(struct sbuf *sb, const struct mn_phone_binding *p)
+{
+	char id[16];
+	int r;
+
+	snprintf(id, sizeof(id), "%u", p->id);
+	if ((r = sbuf_str(sb, p->user)) != MN_OK || (r = sbuf_str(sb, "\t")) != MN_OK ||
+	    (r = sbuf_str(sb, id)) != MN_OK || (r = sbuf_str(sb, "\tphone\t")) != MN_OK ||
+	    (r = sbuf_str(sb, p->salt)) != MN_OK || (r = sbuf_str(sb, "\t")) != MN_OK ||
+	    (r = sbuf_str(sb, p->hmac)) != MN_OK || (r = sbuf_str(sb, "\t")) != MN_OK ||
+	    (r = sbuf_str(sb, p->iaca)) != MN_OK || (r = sbuf_str(sb, "\t")) != MN_OK ||
+	    (r = sbuf_str(sb, p->created)) != MN_OK || (r = sbuf_str(sb, "\t")) != MN_OK)
+		return r;
+	if (p->label[0] == '\0')
+		r = sbuf_str(sb, "-");
+	else if (strcmp(p->label, "-") == 0)
+		r = sbuf_str(sb, "%2D");
+	else
+		r = put_pct(sb, p->label);
+	if (r != MN_OK || (r = sbuf_str(sb, "\n")) != MN_OK)
 		return r;
 	return MN_OK;
 }
@@ -676,6 +832,61 @@ out:
 	return r;
 }
 
+/* Parse a phone record line (8 fields, the third "phone") into *out. */
+static int parse_phone(char *line, struct mn_phone_binding *out, const char **reason)
+{
+	struct mn_phone_binding p;
+	char *f[N_PHONE_FIELDS], *q;
+	size_t nf = 0;
+
+	memset(&p, 0, sizeof(p));
+	for (q = line;; q++) {
+		if (nf == N_PHONE_FIELDS) {
+			*reason = "more than 8 fields in a phone record";
+			return MN_ERR_FORMAT;
+		}
+		f[nf++] = q;
+		if ((q = strchr(q, '\t')) == NULL)
+			break;
+		*q = '\0';
+	}
+	if (nf != N_PHONE_FIELDS) {
+		*reason = "fewer than 8 fields in a phone record";
+		return MN_ERR_FORMAT;
+	}
+	if (get_str(f[0], p.user, sizeof(p.user)) != MN_OK ||
+	    get_str(f[3], p.salt, sizeof(p.salt)) != MN_OK ||
+	    get_str(f[4], p.hmac, sizeof(p.hmac)) != MN_OK ||
+	    get_str(f[5], p.iaca, sizeof(p.iaca)) != MN_OK ||
+	    get_str(f[6], p.created, sizeof(p.created)) != MN_OK) {
+		*reason = "bad phone record field";
+		return MN_ERR_FORMAT;
+	}
+	if (get_id(f[1], &p.id) != MN_OK) {
+		*reason = "bad id";
+		return MN_ERR_FORMAT;
+	}
+	if (strcmp(f[7], "-") != 0 &&
+	    (get_pct(f[7], p.label, sizeof(p.label)) != MN_OK || p.label[0] == '\0')) {
+		*reason = "bad label";
+		return MN_ERR_FORMAT;
+	}
+	if (check_phone(&p, reason) != MN_OK)
+		return MN_ERR_FORMAT;
+	*out = p;
+	return MN_OK;
+}
+
+/* Is this line a phone record (third field exactly "phone")? */
+static int is_phone_line(const char *line)
+{
+	const char *t1 = strchr(line, '\t'), *t2;
+
+	if (t1 == NULL || (t2 = strchr(t1 + 1, '\t')) == NULL)
+		return 0;
+	return strncmp(t2 + 1, "phone\t", 6) == 0;
+}
+
 /*
  * Open and read the store file. *ret = NULL with MN_OK when it does not exist. The file
  * must be a regular file owned by root or the euid with no group/other permission.
@@ -702,7 +913,7 @@ static int parse_store(struct mn_store *s, const char *path, char *buf, size_t l
 	char *line, *nl;
 	size_t pos = 0, n, i;
 	unsigned lineno = 1;
-	int r = MN_ERR_FORMAT;
+	int r = MN_ERR_FORMAT, v2 = 0;
 
 	memset(&b, 0, sizeof(b));
 	if (len == 0)
@@ -724,6 +935,10 @@ static int parse_store(struct mn_store *s, const char *path, char *buf, size_t l
 		if (lineno == 1) {
 			if (strcmp(line, MN_STORE_HEADER) == 0)
 				continue;
+			if (strcmp(line, MN_STORE_HEADER_V2) == 0) {
+				v2 = 1;
+				continue;
+			}
 			i = sizeof(version_prefix) - 1;
 			if (strncmp(line, version_prefix, i) == 0 && line[i] != '\0' &&
 			    strspn(line + i, "0123456789") == strlen(line + i))
@@ -734,14 +949,32 @@ static int parse_store(struct mn_store *s, const char *path, char *buf, size_t l
 			reason = "empty line";
 			goto out;
 		}
-		if ((r = parse_binding(line, &b, &reason)) != MN_OK)
-			goto out;
-		r = MN_ERR_FORMAT;
-		for (i = 0; i < s->n; i++) {
-			if (s->b[i].id == b.id) {
+		if (v2 && is_phone_line(line)) {
+			struct mn_phone_binding ph;
+
+			if ((r = parse_phone(line, &ph, &reason)) != MN_OK)
+				goto out;
+			r = MN_ERR_FORMAT;
+			if (id_used(s, ph.id)) {
 				reason = "id used twice";
 				goto out;
 			}
+			if (phone_dup(s, ph.user, ph.hmac)) {
+				reason = "user enrolled twice with the same phone";
+				goto out;
+			}
+			if ((r = phone_push(s, &ph)) != MN_OK) {
+				reason = "out of memory";
+				goto out;
+			}
+			continue;
+		}
+		if ((r = parse_binding(line, &b, &reason)) != MN_OK)
+			goto out;
+		r = MN_ERR_FORMAT;
+		if (id_used(s, b.id)) {
+			reason = "id used twice";
+			goto out;
 		}
 		if (find_dup(s, b.user, b.sha256) >= 0) {
 			reason = "user bound twice to the same certificate";
@@ -822,10 +1055,15 @@ int mn_store_save(const struct mn_store *s, const char *path, char *err, size_t 
 		r = MN_ERR_INVALID_ARG;
 		goto out;
 	}
-	if ((r = sbuf_str(&sb, MN_STORE_HEADER "\n")) != MN_OK)
+	/* v1 as long as there is no phone record: older readers keep working */
+	if ((r = sbuf_str(&sb, s->pn > 0 ? MN_STORE_HEADER_V2 "\n" : MN_STORE_HEADER "\n")) !=
+	    MN_OK)
 		goto out;
 	for (i = 0; i < s->n; i++)
 		if ((r = put_binding(&sb, &s->b[i])) != MN_OK)
+			goto out;
+	for (i = 0; i < s->pn; i++)
+		if ((r = put_phone(&sb, &s->p[i])) != MN_OK)
 			goto out;
 
 	if ((tmp = malloc(strlen(path) + 8)) == NULL || (dir = strdup(path)) == NULL) {

@@ -41,6 +41,7 @@
 #include "mn_tokeninfo.h"
 
 #define MN_STORE_HEADER       "# mynumber enrollment store v1"
+#define MN_STORE_HEADER_V2    "# mynumber enrollment store v2" /* with phone records */
 #define MN_STORE_MAX_ID       2147483647u
 #define MN_STORE_SPKI_MAX     2048
 #define MN_STORE_CERT_MAX     8192
@@ -62,7 +63,37 @@ struct mn_binding {
 	size_t cert_len;
 };
 
+/*
+ * A phone (mdoc) enrollment, format v2 (written only when the store holds one; a v1 file
+ * loads as it is). Line of 8 TAB-separated fields, the third literally "phone":
+ *     user id phone salt hmac iaca created label
+ *   salt     32 lower-case hex digits (16 random bytes)
+ *   hmac     64 lower-case hex digits: HMAC-SHA256(salt, the mapping elements' values)
+ *   iaca     64 lower-case hex digits: SHA-256 of the IACA certificate that verified it
+ *   created  YYYYMMDDHHMMSSZ
+ *   label    as in a binding
+ * Never the element values. ids are unique over bindings and phone records together.
+ */
+struct mn_phone_binding {
+	char user[33];
+	unsigned id;
+	char salt[33];
+	char hmac[65];
+	char iaca[65];
+	char created[16];
+	char label[65];
+};
+
 struct mn_store;
+
+size_t mn_store_phone_count(const struct mn_store *s);
+/* The i-th phone record in file order (NULL when out of range). */
+const struct mn_phone_binding *mn_store_phone_at(const struct mn_store *s, size_t i);
+/*
+ * Add a copy of *p with the next id (over both kinds). MN_ERR_FORMAT for an invalid field,
+ * MN_ERR_INVALID_ARG for a duplicate (same user and hmac), MN_ERR_TOO_LARGE when no id is left.
+ */
+int mn_store_phone_add(struct mn_store *s, const struct mn_phone_binding *p, unsigned *ret_id);
 
 /*
  * Load PATH. A missing file is an empty store. A file that is not a regular file (symlinks

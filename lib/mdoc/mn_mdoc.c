@@ -36,6 +36,8 @@ struct mn_mdoc_result {
 	struct mn_mdoc_elem *e;
 	size_t n;
 	size_t cap;
+	X509 *ds;   /* the first verified document's DS certificate (owned) */
+	X509 *iaca; /* the IACA that verified it (a reference taken) */
 };
 
 struct ctx {
@@ -983,8 +985,12 @@ static int check_document(struct ctx *c, const cbor_item_t *doc)
 	if ((r = check_namespaces(c, &m, doctype, mn_cbor_map_get(is, "nameSpaces"))) != MN_OK)
 		goto out;
 	r = check_device(c, &m, doctype, mn_cbor_map_get(doc, "deviceSigned"));
+	if (r == MN_OK && c->res->ds == NULL && iaca != NULL && X509_up_ref(iaca) == 1) {
+		c->res->ds = ds;
+		c->res->iaca = iaca;
+		ds = NULL;
+	}
 out:
-	(void)iaca;
 	mso_clear(&m);
 	X509_free(ds);
 	return r;
@@ -1161,6 +1167,19 @@ void mn_mdoc_result_free(struct mn_mdoc_result **r)
 		cbor_decref(&(*r)->e[i].value);
 	}
 	free((*r)->e);
+	X509_free((*r)->ds);
+	X509_free((*r)->iaca);
 	free(*r);
 	*r = NULL;
+}
+
+int mn_mdoc_result_signer(const struct mn_mdoc_result *r, X509 **ds, X509 **iaca)
+{
+	if (r == NULL || ds == NULL || iaca == NULL)
+		return MN_ERR_INVALID_ARG;
+	if (r->ds == NULL || r->iaca == NULL)
+		return MN_ERR_NOT_FOUND;
+	*ds = r->ds;
+	*iaca = r->iaca;
+	return MN_OK;
 }

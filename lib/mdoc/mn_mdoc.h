@@ -68,6 +68,13 @@ size_t mn_mdoc_result_count(const struct mn_mdoc_result *r);
 int mn_mdoc_result_get(const struct mn_mdoc_result *r, size_t i, const char **doctype,
                        const char **ns, const char **id, const cbor_item_t **value);
 
+/*
+ * The Document Signer certificate of the (first) verified document and the configured IACA
+ * that verified it (both borrowed, valid until mn_mdoc_result_free): for a revocation check.
+ * MN_ERR_NOT_FOUND when the result has none.
+ */
+int mn_mdoc_result_signer(const struct mn_mdoc_result *r, X509 **ds, X509 **iaca);
+
 void mn_mdoc_result_free(struct mn_mdoc_result **r);
 
 #endif

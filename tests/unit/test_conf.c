@@ -277,6 +277,35 @@ static void test_enum_and_lists(void **state)
 	expect_error("policy_oids =\n", 1, "must not be empty");
 }
 
+static void test_phone(void **state)
+{
+	struct mn_conf *c = NULL;
+	char err[512];
+
+	(void)state;
+	assert_int_equal(
+	    load_text("[phone]\nmdoc_trust_anchors = /etc/iaca.pem\n", &c, err, sizeof(err)),
+	    MN_OK);
+	assert_string_equal(mn_conf_get(c, "phone", "phone"), "auto");
+	assert_string_equal(mn_conf_get(c, "phone", "mdoc_elements"),
+	                    "org.iso.23220.1.jp:full_name_unicode,"
+	                    "org.iso.23220.1.jp:birth_date_unicode");
+	mn_conf_free(&c);
+	expect_ok("[phone]\nphone = no\nmdoc_allow_device_mac = yes\nmdoc_skew = 0\n");
+	expect_ok("[phone]\nmdoc_elements = org.iso.23220.1:age_over_20\n");
+	expect_error("[phone]\nmdoc_elements = org.iso.23220.1.jp:individual_number_unicode\n", 2,
+	             "My Number Act");
+	expect_error("[phone]\nmdoc_elements = a:b, x:individual_number_unicode\n", 2,
+	             "individual_number_unicode is never requested");
+	expect_error("[phone]\nmdoc_elements = full_name_unicode\n", 2,
+	             "is not NAMESPACE:IDENTIFIER");
+	expect_error("[phone]\nmdoc_elements = a:b,a:b\n", 2, "listed twice");
+	expect_error("[phone]\nmdoc_elements = a:\n", 2, "is not NAMESPACE:IDENTIFIER");
+	expect_error("[phone]\nphone = maybe\n", 2, "'phone' must be one of");
+	expect_error("[phone]\nmdoc_skew = 3601\n", 2, "'mdoc_skew' must be an integer");
+	expect_error("[phone]\nmdoc_trust_anchors = iaca.pem\n", 2, "absolute path");
+}
+
 static void test_paths(void **state)
 {
 	(void)state;
@@ -413,15 +442,11 @@ static void test_file_checks(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_defaults),
-	    cmocka_unit_test(test_full_file),
-	    cmocka_unit_test(test_uint),
-	    cmocka_unit_test(test_bool),
-	    cmocka_unit_test(test_enum_and_lists),
-	    cmocka_unit_test(test_paths),
-	    cmocka_unit_test(test_structure_errors),
-	    cmocka_unit_test(test_limits),
-	    cmocka_unit_test(test_file_checks),
+	    cmocka_unit_test(test_defaults),       cmocka_unit_test(test_full_file),
+	    cmocka_unit_test(test_uint),           cmocka_unit_test(test_bool),
+	    cmocka_unit_test(test_enum_and_lists), cmocka_unit_test(test_phone),
+	    cmocka_unit_test(test_paths),          cmocka_unit_test(test_structure_errors),
+	    cmocka_unit_test(test_limits),         cmocka_unit_test(test_file_checks),
 	};
 	return cmocka_run_group_tests_name("conf", tests, NULL, NULL);
 }

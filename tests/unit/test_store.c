@@ -651,7 +651,7 @@ static void test_corrupt_structure(void **state)
 	expect_corrupt_raw(fx, "", 0, 1, "missing header");
 	expect_corrupt_raw(fx, "# mynumber enrollment store\n", 28, 1, "missing header");
 	expect_corrupt_raw(fx, "# mynumber enrollment store v1 \n", 32, 1, "missing header");
-	expect_corrupt_raw(fx, "# mynumber enrollment store v2\n", 31, 1,
+	expect_corrupt_raw(fx, "# mynumber enrollment store v3\n", 31, 1,
 	                   "unsupported store version");
 	expect_corrupt_raw(fx, "# mynumber enrollment store v1", 30, 1, "last line not terminated");
 
@@ -916,11 +916,71 @@ static void test_lock(void **state)
 	assert_int_equal(mn_store_lock(NULL, &fd, err, sizeof(err)), MN_ERR_INVALID_ARG);
 }
 
+/* Phone records: v2 only while one exists, never values, ids shared with bindings. */
+static void test_phone_records(void **state)
+{
+	struct fx *fx = *state;
+	struct mn_store *s = NULL;
+	struct mn_phone_binding p;
+	const struct mn_phone_binding *q;
+	char err[256], head[64];
+	unsigned id = 0;
+	size_t removed = 0;
+	FILE *f;
+
+	memset(&p, 0, sizeof(p));
+	snprintf(p.user, sizeof(p.user), "taro");
+	memset(p.salt, 'a', 32);
+	memset(p.hmac, 'b', 64);
+	memset(p.iaca, 'c', 64);
+	snprintf(p.created, sizeof(p.created), "20261123000000Z");
+	snprintf(p.label, sizeof(p.label), "my phone");
+	assert_int_equal(mn_store_new(&s), MN_OK);
+	assert_int_equal(mn_store_phone_add(s, &p, &id), MN_OK);
+	assert_int_equal(id, 1);
+	assert_int_equal(mn_store_phone_add(s, &p, NULL), MN_ERR_INVALID_ARG); /* duplicate */
+	p.salt[0] = 'X';
+	assert_int_equal(mn_store_phone_add(s, &p, NULL), MN_ERR_FORMAT);
+	assert_int_equal(mn_store_save(s, fx->path, err, sizeof(err)), MN_OK);
+	mn_store_free(&s);
+	f = fopen(fx->path, "r");
+	assert_non_null(f);
+	assert_non_null(fgets(head, sizeof(head), f));
+	fclose(f);
+	assert_string_equal(head, MN_STORE_HEADER_V2 "\n");
+	assert_int_equal(mn_store_load(fx->path, &s, err, sizeof(err)), MN_OK);
+	assert_int_equal(mn_store_count(s), 0);
+	assert_int_equal(mn_store_phone_count(s), 1);
+	q = mn_store_phone_at(s, 0);
+	assert_non_null(q);
+	assert_int_equal(q->id, 1);
+	assert_string_equal(q->label, "my phone");
+	assert_null(mn_store_phone_at(s, 1));
+	assert_int_equal(mn_store_remove(s, "taro", 1, &removed), MN_OK);
+	assert_int_equal(removed, 1);
+	assert_int_equal(mn_store_save(s, fx->path, err, sizeof(err)), MN_OK);
+	mn_store_free(&s);
+	f = fopen(fx->path, "r");
+	assert_non_null(f);
+	assert_non_null(fgets(head, sizeof(head), f));
+	fclose(f);
+	assert_string_equal(head, MN_STORE_HEADER "\n"); /* back to v1 */
+	/* a phone line in a v1 store is corrupt */
+	expect_corrupt_raw(fx,
+	                   "# mynumber enrollment store v1\ntaro\t1\tphone\t"
+	                   "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\t"
+	                   "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\t"
+	                   "cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc\t"
+	                   "20261123000000Z\t-\n",
+	                   31 + 5 + 2 + 6 + 33 + 65 + 65 + 16 + 2, 2, "fields");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_roundtrip, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_missing_file_is_empty, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_phone_records, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_ids_and_remove, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_add_validation, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_corrupt_fields, setup, teardown),

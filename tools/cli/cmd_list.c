@@ -39,6 +39,18 @@ int cmd_list(struct cli *c, int argc, char **argv)
 		       b->token_serial[0] ? b->token_serial : "-", b->not_after, b->sha256,
 		       b->label);
 	}
+	n = mn_store_phone_count(store);
+	for (i = 0; i < n; i++) {
+		const struct mn_phone_binding *p = mn_store_phone_at(store, i);
+		if (user != NULL && strcmp(user, p->user) != 0)
+			continue;
+		if (shown++ == 0)
+			printf("%-16s %4s %-8s %-16s %-15s %-16s %s\n", "USER", "ID", "TOKEN",
+			       "TOKEN-SERIAL", "NOT-AFTER", "SHA256", "LABEL");
+		/* kind, date, hash prefix and label only: never the element values */
+		printf("%-16s %4u %-8s %-16s %-15s %.16s %s\n", p->user, p->id, "phone", "-",
+		       p->created, p->hmac, p->label);
+	}
 	if (shown == 0)
 		printf("%s\n", _("No enrollments."));
 	mn_store_free(&store);

@@ -36,6 +36,7 @@ static const char usage_text[] =
     "      --apdu-log FILE  --connect-timeout S (10)  -v\n"
     "      wallet (DIR from init --profile wallet): --handover static|tnep (static)\n"
     "      --biometric ok|fail (ok)  --absent-after N (phone leaves after N mdoc APDUs)\n"
+    "      --record FILE (save each DeviceResponse)  --replay FILE (send it instead)\n"
     "  mynumber-sim crl [options] DIR OUT  write a test CRL issued by DIR's CA\n"
     "      --revoke HEX|self (repeatable)   --entries N (random 8-byte serials)\n"
     "      --crl-number N (1)  --this-update-days D (-1)  --next-update-days D (7)\n"
@@ -355,6 +356,8 @@ static int parse_run(int argc, char **argv, struct run_args *a)
 	    {"handover", required_argument, NULL, 'O'},
 	    {"biometric", required_argument, NULL, 'B'},
 	    {"absent-after", required_argument, NULL, 'A'},
+	    {"record", required_argument, NULL, 'R'},
+	    {"replay", required_argument, NULL, 'Y'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -401,6 +404,12 @@ static int parse_run(int argc, char **argv, struct run_args *a)
 		case 'A':
 			if (parse_long(optarg, 1, 1000000000L, &a->w.absent_after) != MN_OK)
 				return usage_error("must be a positive number", "--absent-after");
+			break;
+		case 'R':
+			a->w.record = optarg;
+			break;
+		case 'Y':
+			a->w.replay = optarg;
 			break;
 		case 'd':
 			if (parse_long(optarg, 1, 1000000000L, &a->o.drop_after) != MN_OK)

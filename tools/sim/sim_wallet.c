@@ -815,6 +815,47 @@ static int find_elem(const char *ns, size_t nsl, const char *id, size_t idl)
 	return -1;
 }
 
+/* Test hooks: record the DeviceResponse of a session, or replay a recorded one. */
+#define REPLAY_MAX (1024 * 1024)
+
+static int replay_load(const char *path, uint8_t **ret, size_t *ret_len)
+{
+	FILE *f = fopen(path, "rb");
+	uint8_t *b = NULL;
+	size_t n;
+	int r = MN_ERR_IO;
+
+	if (f == NULL)
+		return MN_ERR_IO;
+	if ((b = malloc(REPLAY_MAX)) == NULL) {
+		r = MN_ERR_NOMEM;
+		goto out;
+	}
+	n = fread(b, 1, REPLAY_MAX, f);
+	if (n == 0 || n == REPLAY_MAX)
+		goto out;
+	fprintf(stderr, "mynumber-sim: replaying a recorded DeviceResponse (%zu bytes)\n", n);
+	*ret = b;
+	*ret_len = n;
+	b = NULL;
+	r = MN_OK;
+out:
+	free(b);
+	fclose(f);
+	return r;
+}
+
+static void record_save(const char *path, const uint8_t *d, size_t n)
+{
+	FILE *f = fopen(path, "wb");
+
+	if (f == NULL)
+		return;
+	if (fwrite(d, 1, n, f) != n)
+		fprintf(stderr, "mynumber-sim: cannot record the DeviceResponse\n");
+	fclose(f);
+}
+
 /* DeviceResponse with only the requested elements of our docType */
 static int device_response(struct sim_wallet *w, const uint8_t *req, size_t rlen, uint8_t **out,
                            size_t *olen)
@@ -1063,11 +1104,14 @@ static int on_message(struct sim_wallet *w, const uint8_t *msg, size_t len)
 		r = reply(w, NULL, 0, MN_MDOC_STATUS_TERMINATION);
 		goto out;
 	}
-	if (device_response(w, pt, ptlen, &resp, &rlen) != MN_OK) {
+	if (w->o.replay != NULL ? replay_load(w->o.replay, &resp, &rlen) != MN_OK
+	                        : device_response(w, pt, ptlen, &resp, &rlen) != MN_OK) {
 		w->ended = 1;
 		r = reply(w, NULL, 0, MN_MDOC_STATUS_CBOR);
 		goto out;
 	}
+	if (w->o.record != NULL)
+		record_save(w->o.record, resp, rlen);
 	r = reply(w, resp, rlen, 0);
 out:
 	if (st != NULL)

@@ -26,9 +26,11 @@ struct sim_wallet_init_opts {
 };
 
 struct sim_wallet_run_opts {
-	int tnep;          /* negotiated handover instead of static */
-	int biometric_ok;  /* the simulated user verification succeeds */
-	long absent_after; /* > 0: the phone leaves after this many data retrieval APDUs */
+	int tnep;           /* negotiated handover instead of static */
+	int biometric_ok;   /* the simulated user verification succeeds */
+	long absent_after;  /* > 0: the phone leaves after this many data retrieval APDUs */
+	const char *record; /* write each DeviceResponse sent (plaintext) to this file */
+	const char *replay; /* send this file's DeviceResponse instead of a fresh one */
 };
 
 int sim_wallet_init(const char *dir, const struct sim_wallet_init_opts *opts);
