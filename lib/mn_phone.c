@@ -306,9 +306,8 @@ enum mn_result mn_phone_present(const struct mn_conf *conf, struct mn_pcsc_apdu 
 	if (r == MN_MDOC_READER_ERR_TERMINATED) {
 		debug(ui, "phone ended the session: %s", why);
 		say(ui, 1,
-		    _("スマートフォンで本人確認が行われませんでした / The phone did not confirm "
-		      "your "
-		      "identity (Face ID / Touch ID)"));
+		    _("The phone did not confirm your identity (Face ID / Touch ID was refused or "
+		      "cancelled). Unlock the wallet on the phone and try again."));
 		out = MN_RES_AUTH_ERR;
 		goto out;
 	}
@@ -316,6 +315,14 @@ enum mn_result mn_phone_present(const struct mn_conf *conf, struct mn_pcsc_apdu 
 		say(ui, 1,
 		    _("The phone was taken away. Hold it over the reader until the login "
 		      "completes."));
+		out = MN_RES_AUTH_ERR;
+		goto out;
+	}
+	if (r == MN_MDOC_READER_ERR_MAC_REFUSED && chk == MN_MDOC_CHECK_DEVICE_AUTH && !mac) {
+		debug(ui, "phone verification failed: %s", why);
+		say(ui, 1,
+		    _("The phone authenticated with a MAC (deviceMac) instead of a signature, "
+		      "which this system does not accept (mdoc_allow_device_mac = no)."));
 		out = MN_RES_AUTH_ERR;
 		goto out;
 	}

@@ -549,12 +549,17 @@ int mn_mdoc_reader_run(struct mn_mdoc_reader *r, struct mn_mdoc_result **ret,
 	rc = mn_mdoc_verify(resp, resp_len, st, st_len, r->o.allow_device_mac ? rkey : NULL,
 	                    r->o.iaca, r->o.at != 0 ? r->o.at : time(NULL), r->o.skew, ret, &chk,
 	                    why, whylen);
-	if (rc != MN_OK && chk == MN_MDOC_CHECK_DEVICE_AUTH && !r->o.allow_device_mac &&
-	    why != NULL && whylen > 0) {
-		size_t l = strnlen(why, whylen);
+	/* without the reader key, only a deviceMac fails device auth with MN_ERR_INVALID_ARG */
+	if (rc == MN_ERR_INVALID_ARG && chk == MN_MDOC_CHECK_DEVICE_AUTH &&
+	    !r->o.allow_device_mac) {
+		rc = MN_MDOC_READER_ERR_MAC_REFUSED;
+		if (why != NULL && whylen > 0) {
+			size_t l = strnlen(why, whylen);
 
-		if (l < whylen)
-			snprintf(why + l, whylen - l, " (deviceMac is refused unless allowed)");
+			if (l < whylen)
+				snprintf(why + l, whylen - l,
+				         " (deviceMac is refused unless allowed)");
+		}
 	}
 out:
 	if (sent && status != MN_MDOC_STATUS_TERMINATION &&

@@ -33,6 +33,11 @@
 
 /* The phone sent SessionData status 10/11/20 instead of a DeviceResponse. */
 #define MN_MDOC_READER_ERR_TERMINATED MN_ERR_EOF
+/*
+ * With *failed = MN_MDOC_CHECK_DEVICE_AUTH: the phone authenticated with deviceMac and
+ * allow_device_mac is off (no other device-auth failure returns this code).
+ */
+#define MN_MDOC_READER_ERR_MAC_REFUSED MN_ERR_INVALID_ARG
 
 struct mn_mdoc_element {
 	const char *ns;
@@ -75,7 +80,8 @@ void mn_mdoc_reader_free(struct mn_mdoc_reader **r);
  * MN_ERR_*: MN_MDOC_READER_ERR_TERMINATED when the phone ended the session, MN_ERR_NO_TOKEN
  * / MN_ERR_TOKEN_REMOVED from the transport, MN_ERR_UNSUPPORTED when the phone offers no NFC
  * data retrieval; a failed verification returns mn_mdoc_verify's error with *failed set
- * (else *failed is MN_MDOC_CHECK_NONE). why (may be NULL) gets a message.
+ * (else *failed is MN_MDOC_CHECK_NONE), MN_MDOC_READER_ERR_MAC_REFUSED for a deviceMac that
+ * allow_device_mac does not allow. why (may be NULL) gets a message.
  */
 int mn_mdoc_reader_run(struct mn_mdoc_reader *r, struct mn_mdoc_result **ret,
                        enum mn_mdoc_check *failed, char *why, size_t whylen);

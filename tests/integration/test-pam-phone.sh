@@ -116,8 +116,17 @@ mn_card_stop
 # --- Face ID fails on the phone
 mn_card_start w --profile wallet --biometric fail
 check_fails "biometric refused" login_phone taro
-expect "bilingual message" 'スマートフォンで本人確認が行われませんでした / The phone did not confirm your identity'
+expect "the refusal is explained" 'The phone did not confirm your identity \(Face ID / Touch ID'
 expect "PAM_AUTH_ERR" 'Authentication failure'
+if locale -a 2>/dev/null | grep -qi '^ja_JP.utf8$'; then
+	check_fails "biometric refused (Japanese)" sh -c "printf '\\n' | $(command -v env) \
+		LD_PRELOAD='libpam_wrapper.so libnss_wrapper.so' PAM_WRAPPER=1 LANG=ja_JP.UTF-8 \
+		PAM_WRAPPER_SERVICE_DIR='$T/pam.d' NSS_WRAPPER_PASSWD='$ETC/passwd' \
+		NSS_WRAPPER_GROUP='$ETC/group' pamtester -v mynumber-test taro authenticate"
+	expect "the refusal in Japanese" 'スマートフォンで本人確認が行われませんでした'
+else
+	echo "# ja_JP.UTF-8 locale not installed: Japanese messages not checked"
+fi
 mn_card_stop
 
 # --- another wallet (another holder, its IACA trusted too): not enrolled for taro
@@ -152,6 +161,78 @@ check_fails "DS revocation status unavailable under policy require" login_phone 
 expect "says the revocation status is unavailable" "revocation status of the phone"
 mn_card_stop
 phone_conf "$T/w/iaca.pem"
+
+# --- deviceMac (EMacKey from the device key and EReaderKey) instead of deviceSignature
+mn_card_start w --profile wallet --device-auth mac
+check_fails "deviceMac refused by default" login_phone taro
+expect "says deviceMac is not accepted" 'authenticated with a MAC \(deviceMac\).*mdoc_allow_device_mac = no'
+expect "PAM_AUTH_ERR" 'Authentication failure'
+expect_not "not authenticated" 'successfully authenticated'
+phone_conf "$T/w/iaca.pem" "mdoc_allow_device_mac = yes"
+check "deviceMac accepted with mdoc_allow_device_mac = yes" login_phone taro
+expect "authenticated with deviceMac" 'successfully authenticated'
+mn_card_stop
+mn_card_start w --profile wallet --device-auth mac --replay "$T/resp1.cbor"
+check_fails "allowing deviceMac does not let a replayed DeviceResponse in" login_phone taro
+expect "the replay fails device authentication" 'check: device-auth'
+mn_card_stop
+phone_conf "$T/w/iaca.pem"
+
+# --- a CRL of the wallet's IACA (openssl ca) revoking its document signer
+mkdir -p "$T/ca"
+: >"$T/ca/index.txt"
+echo 01 >"$T/ca/crlnumber"
+printf '%s\n' '[ca]' 'default_ca = iaca' '[iaca]' "database = $T/ca/index.txt" \
+	"crlnumber = $T/ca/crlnumber" "certificate = $T/w/iaca.pem" \
+	"private_key = $T/w/iaca-key.pem" 'default_md = sha256' 'default_crl_days = 7' \
+	'crl_extensions = crl_ext' '[crl_ext]' 'authorityKeyIdentifier = keyid:always' \
+	>"$T/ca/ca.cnf"
+check "openssl ca revokes the DS" openssl ca -config "$T/ca/ca.cnf" -revoke "$T/w/ds.pem" \
+	-crl_reason keyCompromise
+check "openssl ca -gencrl" openssl ca -config "$T/ca/ca.cnf" -gencrl -out "$T/ds-revoked.crl"
+DS_SERIAL=$(openssl x509 -in "$T/w/ds.pem" -noout -serial | sed 's/^serial=//')
+check "the CRL lists the DS serial" sh -c "openssl crl -in '$T/ds-revoked.crl' -noout -text |
+	tr -d ' :' | grep -qix 'SerialNumber$DS_SERIAL'"
+MN_REV_BACKENDS=crl phone_conf "$T/w/iaca.pem"
+check "mynumber crl import accepts the IACA's CRL" "$MYNUMBER" --config "$CONF" crl import \
+	"$T/ds-revoked.crl"
+expect "imported" 'CRL imported'
+rm -f "$T/state/revocation-cache"
+mn_card_start w --profile wallet
+check_fails "login with a revoked document signer" login_phone taro
+expect "says revoked" 'document signer certificate of this phone has been revoked'
+expect "PAM_AUTH_ERR" 'Authentication failure'
+expect_not "not authenticated" 'successfully authenticated'
+check_fails "enrollment with a revoked document signer" wrapped "$MYNUMBER" --config "$CONF" \
+	enroll --phone jiro
+expect "enrollment says revoked" 'has been revoked'
+check "list after the refused enrollment" "$MYNUMBER" --config "$CONF" list
+expect_not "no record for jiro" '^jiro '
+mn_card_stop
+phone_conf "$T/w/iaca.pem"
+
+# --- taro with a card as well as the phone: each logs in, the card also after a phone probe
+mn_card_start card
+check "enroll taro's card" enroll taro 1234
+check "taro has the card and the phone" "$MYNUMBER" --config "$CONF" list
+expect "phone listed" '^taro +1 phone '
+expect "card listed" '^taro +2 '
+check "login with the card" login taro 1234
+expect "PIN prompt" 'My Number card PIN'
+expect "card: authenticated" 'successfully authenticated'
+mn_card_stop
+mn_card_start w --profile wallet
+check "login with the phone (card enrolled too)" login_phone taro
+expect "phone: authenticated" 'successfully authenticated'
+expect_not "no PIN prompt for the phone" 'My Number card PIN'
+mn_card_stop
+mn_card_start card
+check "login with the card again after the phone" login taro 1234
+expect "card again: authenticated" 'successfully authenticated'
+check "a second card login in the same card session" login taro 1234
+expect "card: authenticated twice" 'successfully authenticated'
+check "remove taro's card" "$MYNUMBER" --config "$CONF" remove taro 2
+mn_card_stop
 
 # --- the phone is taken away during data retrieval
 mn_card_start w --profile wallet --absent-after 3

@@ -128,6 +128,20 @@ expect "read-mdoc: biometric fail says the phone ended the session" "ended the s
 check "read-mdoc: biometric fail prints no elements" test ! -s "$T/cli-bio.json"
 mn_card_stop
 
+# deviceMac instead of deviceSignature: refused unless --allow-mac
+check_fails "run: --device-auth takes signature or mac" "$SIM" run --profile wallet \
+	--device-auth hmac "$T/w"
+expect "names the option" 'device-auth'
+mn_card_start w --profile wallet --device-auth mac
+check "read-mdoc: deviceMac without --allow-mac exits 1" sh -c "timeout 30 '$MN' read-mdoc \
+	--trust '$T/w/iaca.pem' --wait 10 >'$T/cli-mac.json' 2>'$T/cli-mac.err'; test \$? -eq 1"
+expect "read-mdoc: deviceMac refused unless allowed" "deviceMac is refused unless allowed" \
+	"$T/cli-mac.err"
+check "read-mdoc: refused deviceMac prints no elements" test ! -s "$T/cli-mac.json"
+check "read-mdoc --allow-mac: deviceMac verified" read_cli w "$T/cli-mac2.json" --allow-mac
+expect "read-mdoc --allow-mac: full_name_unicode" '"full_name_unicode"' "$T/cli-mac2.json"
+mn_card_stop
+
 # an expired MSO
 wallet_init old --mso-expired
 mn_card_start old --profile wallet

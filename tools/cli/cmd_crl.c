@@ -1,6 +1,6 @@
 /*
- * mynumber crl import FILE...   verify CRLs (full or delta) against the trust anchors and
- *                               index them for logins
+ * mynumber crl import FILE...   verify CRLs (full or delta) against the trust anchors (and the
+ *                               phone IACAs, for Document Signer CRLs) and index them for logins
  * mynumber crl refresh          import from the sources in [revocation.crl] source: URLs
  *                               (fetched with a size cap and a timeout) and directories of
  *                               *.crl / *.pem / *.der files dropped by an operator
@@ -34,7 +34,9 @@
 #define MAX_FILES     256
 
 struct crl_ctx {
-	struct mn_anchors *anchors;
+	struct mn_anchors *anchors; /* JPKI trust_anchors */
+	struct mn_anchors *iaca;    /* [phone] mdoc_trust_anchors (NULL when unset) */
+	STACK_OF(X509) *issuers;    /* both (borrowed references): who may sign a CRL */
 	const char *dir;
 };
 
@@ -42,8 +44,8 @@ static int import_one(struct crl_ctx *x, const char *path, int quiet)
 {
 	char err[512], idx[4096];
 
-	if (mn_crl_import(path, mn_anchors_stack(x->anchors), time(NULL), x->dir, idx, sizeof(idx),
-	                  err, sizeof(err)) != MN_OK) {
+	if (mn_crl_import(path, x->issuers, time(NULL), x->dir, idx, sizeof(idx), err,
+	                  sizeof(err)) != MN_OK) {
 		if (!quiet)
 			fprintf(stderr, "mynumber: %s: %s\n", path, err);
 		return 1;
@@ -166,8 +168,8 @@ static int import_dir(struct crl_ctx *x, const char *dir)
 
 int cmd_crl(struct cli *c, int argc, char **argv)
 {
-	struct crl_ctx x = {NULL, NULL};
-	const char *src;
+	struct crl_ctx x = {NULL, NULL, NULL, NULL};
+	const char *src, *iaca_path;
 	char err[512], *list = NULL, *tok, *save = NULL;
 	int rc = 1, i;
 
@@ -185,6 +187,22 @@ int cmd_crl(struct cli *c, int argc, char **argv)
 		fprintf(stderr, "mynumber: %s\n", err);
 		return 1;
 	}
+	/* a phone's document signer is revoked by a CRL of its IACA */
+	iaca_path = mn_conf_get(c->conf, "phone", "mdoc_trust_anchors");
+	if (iaca_path != NULL && iaca_path[0] != '\0' &&
+	    mn_anchors_load(iaca_path, &x.iaca, err, sizeof(err)) != MN_OK) {
+		fprintf(stderr, "mynumber: %s\n", err);
+		goto out;
+	}
+	if ((x.issuers = sk_X509_dup(mn_anchors_stack(x.anchors))) == NULL) {
+		fprintf(stderr, "mynumber: %s\n", mn_strerror(MN_ERR_NOMEM));
+		goto out;
+	}
+	for (i = 0; x.iaca != NULL && i < sk_X509_num(mn_anchors_stack(x.iaca)); i++)
+		if (sk_X509_push(x.issuers, sk_X509_value(mn_anchors_stack(x.iaca), i)) <= 0) {
+			fprintf(stderr, "mynumber: %s\n", mn_strerror(MN_ERR_NOMEM));
+			goto out;
+		}
 	/* the index directory is made on first use, readable by the login helper */
 	if (mkdir(x.dir, 0755) != 0 && errno != EEXIST) {
 		fprintf(stderr, "mynumber: %s: %s\n", x.dir, strerror(errno));
@@ -210,6 +228,8 @@ int cmd_crl(struct cli *c, int argc, char **argv)
 	curl_global_cleanup();
 out:
 	free(list);
+	sk_X509_free(x.issuers); /* the certificates belong to the anchor sets */
+	mn_anchors_free(&x.iaca);
 	mn_anchors_free(&x.anchors);
 	return rc;
 }

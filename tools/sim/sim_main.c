@@ -36,6 +36,7 @@ static const char usage_text[] =
     "      --apdu-log FILE  --connect-timeout S (10)  -v\n"
     "      wallet (DIR from init --profile wallet): --handover static|tnep (static)\n"
     "      --biometric ok|fail (ok)  --absent-after N (phone leaves after N mdoc APDUs)\n"
+    "      --device-auth signature|mac (signature: deviceSignature; mac: deviceMac)\n"
     "      --record FILE (save each DeviceResponse)  --replay FILE (send it instead)\n"
     "  mynumber-sim crl [options] DIR OUT  write a test CRL issued by DIR's CA\n"
     "      --revoke HEX|self (repeatable)   --entries N (random 8-byte serials)\n"
@@ -356,6 +357,7 @@ static int parse_run(int argc, char **argv, struct run_args *a)
 	    {"handover", required_argument, NULL, 'O'},
 	    {"biometric", required_argument, NULL, 'B'},
 	    {"absent-after", required_argument, NULL, 'A'},
+	    {"device-auth", required_argument, NULL, 'M'},
 	    {"record", required_argument, NULL, 'R'},
 	    {"replay", required_argument, NULL, 'Y'},
 	    {"help", no_argument, NULL, 'h'},
@@ -404,6 +406,11 @@ static int parse_run(int argc, char **argv, struct run_args *a)
 		case 'A':
 			if (parse_long(optarg, 1, 1000000000L, &a->w.absent_after) != MN_OK)
 				return usage_error("must be a positive number", "--absent-after");
+			break;
+		case 'M':
+			if (strcmp(optarg, "signature") != 0 && strcmp(optarg, "mac") != 0)
+				return usage_error("not signature or mac", "--device-auth");
+			a->w.device_mac = strcmp(optarg, "mac") == 0;
 			break;
 		case 'R':
 			a->w.record = optarg;

@@ -5,7 +5,8 @@
  *
  * The MSO is built and signed at load time (one random per item, digests over the tag-24
  * IssuerSignedItemBytes); each session answers only the requested elements, after the
- * simulated user verification, signed with the device key (deviceSignature).
+ * simulated user verification, signed with the device key (deviceSignature), or with
+ * --device-auth mac authenticated by a COSE_Mac0 under EMacKey (deviceMac).
  */
 #include "config.h"
 
@@ -17,7 +18,9 @@
 
 #include <cbor.h>
 #include <openssl/ec.h>
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
+#include <openssl/kdf.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
@@ -82,6 +85,7 @@ struct sim_wallet {
 	size_t ndef_size; /* NLEN + message currently readable */
 	/* data retrieval */
 	struct mn_mdoc_session *sess;
+	EVP_PKEY *ereader; /* EReaderKey (public) of this session, for deviceMac */
 	uint8_t *st;
 	size_t st_len;
 	int ended;
@@ -258,6 +262,78 @@ out:
 	free(der);
 	free(tbs);
 	EVP_MD_CTX_free(md);
+	return ret;
+}
+
+/*
+ * EMacKey = HKDF-SHA256(IKM = ECDH(SDeviceKey.priv, EReaderKey.pub),
+ *                       salt = SHA-256(SessionTranscriptBytes), info = "EMacKey", L = 32)
+ */
+static int emac_key(struct sim_wallet *w, uint8_t key[32])
+{
+	uint8_t z[132], salt[32];
+	size_t zlen = sizeof(z);
+	EVP_PKEY_CTX *pc = NULL;
+	EVP_KDF *kdf = NULL;
+	EVP_KDF_CTX *kc = NULL;
+	OSSL_PARAM params[5];
+	int r = MN_ERR_CRYPTO;
+
+	if (w->ereader == NULL || w->st == NULL)
+		return MN_ERR_INVALID_ARG;
+	if ((pc = EVP_PKEY_CTX_new(w->dev_key, NULL)) == NULL || EVP_PKEY_derive_init(pc) != 1 ||
+	    EVP_PKEY_derive_set_peer(pc, w->ereader) != 1 || EVP_PKEY_derive(pc, z, &zlen) != 1)
+		goto out;
+	if (EVP_Digest(w->st, w->st_len, salt, NULL, EVP_sha256(), NULL) != 1)
+		goto out;
+	if ((kdf = EVP_KDF_fetch(NULL, "HKDF", NULL)) == NULL ||
+	    (kc = EVP_KDF_CTX_new(kdf)) == NULL)
+		goto out;
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)"SHA256", 0);
+	params[1] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, z, zlen);
+	params[2] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, salt, sizeof(salt));
+	params[3] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, (char *)"EMacKey", 7);
+	params[4] = OSSL_PARAM_construct_end();
+	if (EVP_KDF_derive(kc, key, 32, params) != 1)
+		goto out;
+	r = MN_OK;
+out:
+	explicit_bzero(z, sizeof(z));
+	EVP_KDF_CTX_free(kc);
+	EVP_KDF_free(kdf);
+	EVP_PKEY_CTX_free(pc);
+	return r;
+}
+
+/* HMAC 256/256 under EMacKey over the MAC_structure; COSE_Mac0 = [prot, {}, null, tag] */
+static cbor_item_t *mac0(struct sim_wallet *w, const uint8_t *payload, size_t plen)
+{
+	static const uint8_t prot[] = {0xA1, 0x01, 0x05}; /* {1: 5} */
+	uint8_t *tbs = NULL, key[32], tag[EVP_MAX_MD_SIZE];
+	size_t tlen = 0, taglen = 0;
+	cbor_item_t *arr = NULL, *ret = NULL;
+
+	if (emac_key(w, key) != MN_OK ||
+	    mn_cose_tbs("MAC0", prot, sizeof(prot), payload, plen, &tbs, &tlen) != MN_OK)
+		goto out;
+	if (EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, key, sizeof(key), tbs, tlen, tag,
+	              sizeof(tag), &taglen) == NULL ||
+	    taglen != 32)
+		goto out;
+	if ((arr = cbor_new_definite_array(4)) == NULL ||
+	    arr_add(arr, cbor_build_bytestring(prot, sizeof(prot))) != MN_OK ||
+	    arr_add(arr, cbor_new_definite_map(0)) != MN_OK ||
+	    arr_add(arr, cbor_new_null()) != MN_OK ||
+	    arr_add(arr, cbor_build_bytestring(tag, taglen)) != MN_OK)
+		goto out;
+	ret = arr;
+	arr = NULL;
+out:
+	if (arr != NULL)
+		cbor_decref(&arr);
+	explicit_bzero(key, sizeof(key));
+	explicit_bzero(tag, sizeof(tag));
+	free(tbs);
 	return ret;
 }
 
@@ -509,6 +585,7 @@ void sim_wallet_free(struct sim_wallet **wp)
 	if (w->issuer_auth != NULL)
 		cbor_decref(&w->issuer_auth);
 	mn_mdoc_session_free(&w->sess);
+	EVP_PKEY_free(w->ereader);
 	EVP_PKEY_free(w->ds_key);
 	EVP_PKEY_free(w->dev_key);
 	EVP_PKEY_free(w->edev);
@@ -713,6 +790,8 @@ void sim_wallet_reset(struct sim_wallet *w)
 	w->app = APP_NONE;
 	w->file = FILE_NONE;
 	mn_mdoc_session_free(&w->sess);
+	EVP_PKEY_free(w->ereader);
+	w->ereader = NULL;
 	free(w->st);
 	free(w->hr);
 	free(w->in);
@@ -980,7 +1059,12 @@ static int device_response(struct sim_wallet *w, const uint8_t *req, size_t rlen
 		    arr_add(da, dns) != MN_OK || (dab = tag24(da)) == NULL ||
 		    serialize(dab, &b, &n) != MN_OK)
 			goto out;
-		{
+		if (w->o.device_mac) {
+			if ((sig = mac0(w, b, n)) == NULL) {
+				r = MN_ERR_CRYPTO;
+				goto out;
+			}
+		} else {
 			cbor_item_t *unprot = cbor_new_definite_map(0);
 
 			if (unprot == NULL)
@@ -1006,7 +1090,8 @@ static int device_response(struct sim_wallet *w, const uint8_t *req, size_t rlen
 		cbor_incref(ds);
 		if (map_add_s(is, "nameSpaces", ns_out) != MN_OK ||
 		    map_add_s(is, "issuerAuth", w->issuer_auth) != MN_OK ||
-		    map_add_s(dauth, "deviceSignature", sig) != MN_OK ||
+		    map_add_s(dauth, w->o.device_mac ? "deviceMac" : "deviceSignature", sig) !=
+		        MN_OK ||
 		    map_add_s(ds, "nameSpaces", dns) != MN_OK ||
 		    map_add_s(ds, "deviceAuth", dauth) != MN_OK ||
 		    map_add_s(doc, "docType", cbor_build_string(SIM_WALLET_DOCTYPE)) != MN_OK ||
@@ -1083,6 +1168,9 @@ static int on_message(struct sim_wallet *w, const uint8_t *msg, size_t len)
 			goto out;
 		if ((r = mn_mdoc_session_new_role(MN_MDOC_ROLE_MDOC, w->edev, ek, eklen, w->st,
 		                                  w->st_len, &w->sess)) != MN_OK)
+			goto out;
+		if (w->o.device_mac &&
+		    (r = mn_mdoc_cose_key_parse(ek, eklen, &w->ereader)) != MN_OK)
 			goto out;
 	} else {
 		if ((r = mn_mdoc_session_data_parse(msg, len, &data, &dlen, &status)) != MN_OK)
