@@ -59,7 +59,7 @@ phone_conf "$T/w/iaca.pem"
 mn_card_start w --profile wallet --record "$T/resp1.cbor"
 check "enroll taro's phone" wrapped "$MYNUMBER" --config "$CONF" --debug enroll --phone taro
 cp "$T/out" "$T/enroll.out"
-expect "enrollment reports a hash prefix" 'Enrolled taro \(id 1\): phone'
+expect "enrollment reports a hash prefix" 'Enrolled taro \(id 1\): My Number Card \(phone\), hash [0-9a-f]{8}'
 check "mynumber list shows the phone" "$MYNUMBER" --config "$CONF" list
 expect "listed as phone" '^taro +1 phone '
 check "the store is v2" head -n 1 "$ETC/enrollments"

@@ -118,7 +118,7 @@ static int enroll_phone(struct cli *c, const char *user, const char *label)
 		}
 	}
 	snprintf(pb.user, sizeof(pb.user), "%s", user);
-	snprintf(pb.label, sizeof(pb.label), "%s", label != NULL ? label : "phone");
+	snprintf(pb.label, sizeof(pb.label), "%s", label != NULL ? label : "My Number Card");
 	if (RAND_bytes(salt, sizeof(salt)) != 1 || gmtime_r(&now, &tm) == NULL ||
 	    strftime(pb.created, sizeof(pb.created), "%Y%m%d%H%M%SZ", &tm) == 0 ||
 	    mn_phone_hmac_hex(salt, sizeof(salt), vals, vlen, pb.hmac) != MN_OK)
@@ -139,7 +139,7 @@ static int enroll_phone(struct cli *c, const char *user, const char *label)
 		fprintf(stderr, "mynumber: %s\n", err);
 		goto out;
 	}
-	printf(_("Enrolled %s (id %u): phone %s, hash %.8s.\n"), user, id, pb.label, pb.hmac);
+	printf(_("Enrolled %s (id %u): %s (phone), hash %.8s.\n"), user, id, pb.label, pb.hmac);
 	rc = 0;
 out:
 	explicit_bzero(salt, sizeof(salt));

@@ -47,9 +47,10 @@ int cmd_list(struct cli *c, int argc, char **argv)
 		if (shown++ == 0)
 			printf("%-16s %4s %-8s %-16s %-15s %-16s %s\n", "USER", "ID", "TOKEN",
 			       "TOKEN-SERIAL", "NOT-AFTER", "SHA256", "LABEL");
-		/* kind, date, hash prefix and label only: never the element values */
-		printf("%-16s %4u %-8s %-16s %-15s %.16s %s\n", p->user, p->id, "phone", "-",
-		       p->created, p->hmac, p->label);
+		/* kind, hash prefix and label only: never the element values (a phone
+		 * enrollment has no expiry; the mdoc validity is checked at every login) */
+		printf("%-16s %4u %-8s %-16s %-15s %.16s %s\n", p->user, p->id, "phone", "-", "-",
+		       p->hmac, p->label);
 	}
 	if (shown == 0)
 		printf("%s\n", _("No enrollments."));
