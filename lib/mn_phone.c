@@ -167,8 +167,11 @@ static int encode_values(const struct mn_mdoc_result *res, const struct mn_mdoc_
 	for (i = 0; i < n; i++) {
 		found = 0;
 		for (j = 0; j < cnt && !found; j++) {
+			/* only the My Number Card document: another docType from a trusted
+			 * issuer never stands in for it */
 			if (mn_mdoc_result_get(res, j, &dt, &ns, &id, &v) != MN_OK ||
-			    strcmp(ns, el[i].ns) != 0 || strcmp(id, el[i].id) != 0)
+			    strcmp(dt, MN_MDOC_JP_DOCTYPE) != 0 || strcmp(ns, el[i].ns) != 0 ||
+			    strcmp(id, el[i].id) != 0)
 				continue;
 			found = 1;
 			elen = cbor_serialize_alloc(v, &enc, &ecap);

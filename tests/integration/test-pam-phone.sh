@@ -129,6 +129,13 @@ else
 fi
 mn_card_stop
 
+# --- the enrolled wallet answers with another document type (same issuer, same elements):
+# only org.iso.23220.1.jp.mnc stands for the My Number Card
+mn_card_start w --profile wallet --doctype org.iso.23220.1.jp.other
+check_fails "another docType is refused" login_phone taro
+expect_not "another docType: not authenticated" 'successfully authenticated'
+mn_card_stop
+
 # --- another wallet (another holder, its IACA trusted too): not enrolled for taro
 cat "$T/w/iaca.pem" "$T/w2/iaca.pem" >"$T/w-w2-iaca.pem"
 phone_conf "$T/w-w2-iaca.pem"

@@ -38,6 +38,7 @@ static const char usage_text[] =
     "      --biometric ok|fail (ok)  --absent-after N (phone leaves after N mdoc APDUs)\n"
     "      --device-auth signature|mac (signature: deviceSignature; mac: deviceMac)\n"
     "      --record FILE (save each DeviceResponse)  --replay FILE (send it instead)\n"
+    "      --doctype NAME (present another document type for the request)\n"
     "  mynumber-sim crl [options] DIR OUT  write a test CRL issued by DIR's CA\n"
     "      --revoke HEX|self (repeatable)   --entries N (random 8-byte serials)\n"
     "      --crl-number N (1)  --this-update-days D (-1)  --next-update-days D (7)\n"
@@ -360,6 +361,7 @@ static int parse_run(int argc, char **argv, struct run_args *a)
 	    {"device-auth", required_argument, NULL, 'M'},
 	    {"record", required_argument, NULL, 'R'},
 	    {"replay", required_argument, NULL, 'Y'},
+	    {"doctype", required_argument, NULL, 'T'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -397,6 +399,9 @@ static int parse_run(int argc, char **argv, struct run_args *a)
 			if (strcmp(optarg, "static") != 0 && strcmp(optarg, "tnep") != 0)
 				return usage_error("not static or tnep", "--handover");
 			a->w.tnep = strcmp(optarg, "tnep") == 0;
+			break;
+		case 'T':
+			a->w.doctype = optarg;
 			break;
 		case 'B':
 			if (strcmp(optarg, "ok") != 0 && strcmp(optarg, "fail") != 0)

@@ -101,6 +101,12 @@ static const uint8_t wallet_atr[] = {0x3B, 0x80, 0x80, 0x01, 0x01};
 
 /* ---------------------------------------------------------------- helpers */
 
+/* the document type this wallet presents (another one with --doctype, for tests) */
+static const char *doctype(const struct sim_wallet *w)
+{
+	return w->o.doctype != NULL ? w->o.doctype : SIM_WALLET_DOCTYPE;
+}
+
 static int serialize(const cbor_item_t *item, uint8_t **out, size_t *len)
 {
 	unsigned char *buf = NULL;
@@ -544,7 +550,7 @@ static int build_mso(struct sim_wallet *w, const struct conf_vals *c, const uint
 	    map_add_s(mso, "digestAlgorithm", cbor_build_string("SHA-256")) != MN_OK ||
 	    map_add_s(mso, "valueDigests", vd) != MN_OK ||
 	    map_add_s(mso, "deviceKeyInfo", dki) != MN_OK ||
-	    map_add_s(mso, "docType", cbor_build_string(SIM_WALLET_DOCTYPE)) != MN_OK ||
+	    map_add_s(mso, "docType", cbor_build_string(doctype(w))) != MN_OK ||
 	    map_add_s(mso, "validityInfo", vi) != MN_OK)
 		goto out;
 	/* payload = MobileSecurityObjectBytes */
@@ -1055,7 +1061,7 @@ static int device_response(struct sim_wallet *w, const uint8_t *req, size_t rlen
 		cbor_incref(st);
 		cbor_incref(dns);
 		if (arr_add(da, st) != MN_OK ||
-		    arr_add(da, cbor_build_string(SIM_WALLET_DOCTYPE)) != MN_OK ||
+		    arr_add(da, cbor_build_string(doctype(w))) != MN_OK ||
 		    arr_add(da, dns) != MN_OK || (dab = tag24(da)) == NULL ||
 		    serialize(dab, &b, &n) != MN_OK)
 			goto out;
@@ -1094,7 +1100,7 @@ static int device_response(struct sim_wallet *w, const uint8_t *req, size_t rlen
 		        MN_OK ||
 		    map_add_s(ds, "nameSpaces", dns) != MN_OK ||
 		    map_add_s(ds, "deviceAuth", dauth) != MN_OK ||
-		    map_add_s(doc, "docType", cbor_build_string(SIM_WALLET_DOCTYPE)) != MN_OK ||
+		    map_add_s(doc, "docType", cbor_build_string(doctype(w))) != MN_OK ||
 		    map_add_s(doc, "issuerSigned", is) != MN_OK ||
 		    map_add_s(doc, "deviceSigned", ds) != MN_OK)
 			goto out;

@@ -26,12 +26,13 @@ struct sim_wallet_init_opts {
 };
 
 struct sim_wallet_run_opts {
-	int tnep;           /* negotiated handover instead of static */
-	int biometric_ok;   /* the simulated user verification succeeds */
-	long absent_after;  /* > 0: the phone leaves after this many data retrieval APDUs */
-	int device_mac;     /* deviceMac (COSE_Mac0 under EMacKey) instead of deviceSignature */
-	const char *record; /* write each DeviceResponse sent (plaintext) to this file */
-	const char *replay; /* send this file's DeviceResponse instead of a fresh one */
+	int tnep;            /* negotiated handover instead of static */
+	int biometric_ok;    /* the simulated user verification succeeds */
+	long absent_after;   /* > 0: the phone leaves after this many data retrieval APDUs */
+	int device_mac;      /* deviceMac (COSE_Mac0 under EMacKey) instead of deviceSignature */
+	const char *record;  /* write each DeviceResponse sent (plaintext) to this file */
+	const char *replay;  /* send this file's DeviceResponse instead of a fresh one */
+	const char *doctype; /* NULL: SIM_WALLET_DOCTYPE; else answer with this document type */
 };
 
 int sim_wallet_init(const char *dir, const struct sim_wallet_init_opts *opts);
