@@ -455,9 +455,24 @@ out:
 	return rc;
 }
 
+/* every verified element belongs to a document of type doctype */
+static int only_doctype(const struct mn_mdoc_result *res, const char *doctype)
+{
+	size_t i, n = mn_mdoc_result_count(res);
+	const char *dt, *ns, *id;
+	const cbor_item_t *v;
+
+	for (i = 0; i < n; i++)
+		if (mn_mdoc_result_get(res, i, &dt, &ns, &id, &v) != MN_OK ||
+		    strcmp(dt, doctype) != 0)
+			return 0;
+	return 1;
+}
+
 int mn_mdoc_reader_run(struct mn_mdoc_reader *r, struct mn_mdoc_result **ret,
                        enum mn_mdoc_check *failed, char *why, size_t whylen)
 {
+	struct mn_mdoc_result *res = NULL;
 	struct mn_nfc *nfc = NULL;
 	struct mn_handover *hs = NULL, *hr = NULL;
 	struct mn_carrier car;
@@ -547,8 +562,20 @@ int mn_mdoc_reader_run(struct mn_mdoc_reader *r, struct mn_mdoc_result **ret,
 		goto out;
 	}
 	rc = mn_mdoc_verify(resp, resp_len, st, st_len, r->o.allow_device_mac ? rkey : NULL,
-	                    r->o.iaca, r->o.at != 0 ? r->o.at : time(NULL), r->o.skew, ret, &chk,
+	                    r->o.iaca, r->o.at != 0 ? r->o.at : time(NULL), r->o.skew, &res, &chk,
 	                    why, whylen);
+	/* only the document type we asked for: a verified document of another type is not a
+	 * My Number Card, whoever signed it */
+	if (rc == MN_OK && !only_doctype(res, MN_MDOC_JP_DOCTYPE)) {
+		rc = MN_ERR_FORMAT;
+		chk = MN_MDOC_CHECK_DOCTYPE;
+		say(why, whylen, "the phone answered with a document other than the requested %s",
+		    MN_MDOC_JP_DOCTYPE);
+	}
+	if (rc == MN_OK) {
+		*ret = res;
+		res = NULL;
+	}
 	/* without the reader key, only a deviceMac fails device auth with MN_ERR_INVALID_ARG */
 	if (rc == MN_ERR_INVALID_ARG && chk == MN_MDOC_CHECK_DEVICE_AUTH &&
 	    !r->o.allow_device_mac) {
@@ -562,6 +589,7 @@ int mn_mdoc_reader_run(struct mn_mdoc_reader *r, struct mn_mdoc_result **ret,
 		}
 	}
 out:
+	mn_mdoc_result_free(&res);
 	if (sent && status != MN_MDOC_STATUS_TERMINATION &&
 	    mn_mdoc_session_data_build(NULL, 0, MN_MDOC_STATUS_TERMINATION, &term, &term_len) ==
 	        MN_OK)

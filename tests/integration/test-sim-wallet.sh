@@ -100,6 +100,14 @@ expect "read-mdoc: wrong IACA names the check" "certificate-chain" "$T/cli4.err"
 check "read-mdoc: wrong IACA prints no elements" test ! -s "$T/cli4.json"
 mn_card_stop
 
+# a wallet answering a My Number Card request with another (validly signed) document type
+mn_card_start w --profile wallet --doctype org.iso.23220.1.jp.other
+check "read-mdoc: another docType exits 1" sh -c "timeout 30 '$MN' read-mdoc --trust '$T/w/iaca.pem' \
+	--wait 10 >'$T/cli-dt.json' 2>'$T/cli-dt.err'; test \$? -eq 1"
+expect "read-mdoc: another docType is named" "other than the requested org.iso.23220.1.jp.mnc" "$T/cli-dt.err"
+check "read-mdoc: another docType prints no elements" test ! -s "$T/cli-dt.json"
+mn_card_stop
+
 # negotiated handover (TNEP)
 mn_card_start w --profile wallet --handover tnep
 if read_wallet w "$T/tnep.out" "$T/w/iaca.pem" $REQ; then
