@@ -139,7 +139,7 @@ static int run_phone(struct flow *f)
 		return MN_RES_UNAVAIL;
 	}
 	if (mn_phone_is_jpki_card(card)) {
-		mn_pcsc_apdu_free(&card);
+		mn_pcsc_apdu_release(&card); /* left as it is for the card path */
 		return NOT_WARM;
 	}
 	debug(f, "token: a phone (mdoc) on %s", mn_pcsc_apdu_reader(card));

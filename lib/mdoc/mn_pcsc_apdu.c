@@ -119,19 +119,29 @@ out:
 	return rc;
 }
 
-void mn_pcsc_apdu_free(struct mn_pcsc_apdu **pp)
+static void pcsc_apdu_close(struct mn_pcsc_apdu **pp, DWORD disposition)
 {
 	struct mn_pcsc_apdu *p;
 
 	if (pp == NULL || (p = *pp) == NULL)
 		return;
-	/* an ended mdoc session cannot be resumed: resetting the field makes the phone
-	 * offer a fresh engagement (new EDeviceKey) to the next reader session */
 	if (p->connected)
-		SCardDisconnect(p->card, SCARD_RESET_CARD);
+		SCardDisconnect(p->card, disposition);
 	SCardReleaseContext(p->ctx);
 	free(p);
 	*pp = NULL;
+}
+
+void mn_pcsc_apdu_free(struct mn_pcsc_apdu **pp)
+{
+	/* an ended mdoc session cannot be resumed: resetting the field makes the phone
+	 * offer a fresh engagement (new EDeviceKey) to the next reader session */
+	pcsc_apdu_close(pp, SCARD_RESET_CARD);
+}
+
+void mn_pcsc_apdu_release(struct mn_pcsc_apdu **pp)
+{
+	pcsc_apdu_close(pp, SCARD_LEAVE_CARD);
 }
 
 const char *mn_pcsc_apdu_reader(const struct mn_pcsc_apdu *p)

@@ -24,6 +24,9 @@ int mn_pcsc_apdu_open(const char *reader, unsigned wait_ms, struct mn_pcsc_apdu 
 
 /* Disconnect (leaving the card as it is) and release the context. */
 void mn_pcsc_apdu_free(struct mn_pcsc_apdu **p);
+/* As mn_pcsc_apdu_free, but the card is left as it is (no field reset): for a token that
+ * turned out not to be a phone, so its own login path still finds it untouched. */
+void mn_pcsc_apdu_release(struct mn_pcsc_apdu **pp);
 
 /* The name of the connected reader. */
 const char *mn_pcsc_apdu_reader(const struct mn_pcsc_apdu *p);

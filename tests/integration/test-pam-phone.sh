@@ -238,6 +238,17 @@ check "login with the card again after the phone" login taro 1234
 expect "card again: authenticated" 'successfully authenticated'
 check "a second card login in the same card session" login taro 1234
 expect "card: authenticated twice" 'successfully authenticated'
+: >"$T/card.apdu"
+check "a third card login" login taro 1234
+expect "card: authenticated three times" 'successfully authenticated'
+# the warm path's 6 APDUs plus the phone probe's one SELECT (the probe releases the card without
+# a reset; vpcd does not count a reset as a new insertion, so this checks the APDUs only)
+if [ "$(apdu_count card)" -eq 7 ]; then
+	ok "a card login after the phone probe is still warm (7 APDUs)"
+else
+	not_ok "a card login after the phone probe took $(apdu_count card) APDUs, not 7"
+	sed 's/^/#   /' "$T/card.apdu"
+fi
 check "remove taro's card" "$MYNUMBER" --config "$CONF" remove taro 2
 mn_card_stop
 
