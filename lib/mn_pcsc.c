@@ -128,10 +128,12 @@ static int xfer(struct mn_pcsc *p, const unsigned char *cmd, size_t len, unsigne
 	                  len, NULL, buf, &n);
 	if (e != SCARD_S_SUCCESS) {
 		p->lost = 1;
-		/* a transaction lost mid-way is the card leaving the reader */
+		/* a transaction lost mid-way is the card leaving the reader (or the field);
+		 * which code pcscd gives depends on whether its poll saw the removal first */
 		return e == SCARD_W_REMOVED_CARD || e == SCARD_E_NO_SMARTCARD ||
 		               e == SCARD_E_NOT_TRANSACTED || e == SCARD_W_RESET_CARD ||
-		               e == SCARD_W_UNRESPONSIVE_CARD
+		               e == SCARD_W_UNRESPONSIVE_CARD || e == SCARD_F_COMM_ERROR ||
+		               e == SCARD_E_COMM_DATA_LOST || e == SCARD_E_READER_UNAVAILABLE
 		           ? MN_ERR_TOKEN_REMOVED
 		           : MN_ERR_IO;
 	}

@@ -169,7 +169,8 @@ int mn_pcsc_apdu_transmit(void *ctx, const uint8_t *capdu, size_t clen, uint8_t 
 	if (e != SCARD_S_SUCCESS) {
 		rc = e == SCARD_W_REMOVED_CARD || e == SCARD_E_NO_SMARTCARD ||
 		             e == SCARD_W_RESET_CARD || e == SCARD_W_UNRESPONSIVE_CARD ||
-		             e == SCARD_E_NOT_TRANSACTED
+		             e == SCARD_E_NOT_TRANSACTED || e == SCARD_F_COMM_ERROR ||
+		             e == SCARD_E_COMM_DATA_LOST || e == SCARD_E_READER_UNAVAILABLE
 		         ? MN_ERR_TOKEN_REMOVED
 		     : e == SCARD_E_INSUFFICIENT_BUFFER ? MN_ERR_TOO_LARGE
 		                                        : MN_ERR_IO;

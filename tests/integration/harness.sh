@@ -198,9 +198,9 @@ mn_card_start()
 {
 	_name=$1
 	shift
-	"$SIM" run --connect-timeout 15 ${MN_SIM_OPTS:-} --apdu-log "$T/$_name.apdu" "$@" "$T/$_name" >>"$T/$_name.sim.log" 2>&1 &
+	"$SIM" run --connect-timeout 25 ${MN_SIM_OPTS:-} --apdu-log "$T/$_name.apdu" "$@" "$T/$_name" >>"$T/$_name.sim.log" 2>&1 &
 	SIM_PID=$!
-	if ! wait_until 20 reader_has_card; then
+	if ! wait_until 30 reader_has_card; then
 		FAIL=$((FAIL + 1))
 		echo "Bail out! the virtual card did not appear in the reader"
 		kill -0 "$PCSCD_PID" 2>/dev/null || echo "# pcscd is not running any more"
