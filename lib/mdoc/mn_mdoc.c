@@ -7,13 +7,13 @@
 
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
-#include <openssl/kdf.h>
 #include <openssl/x509v3.h>
 
 #include "mn_err.h"
 #include "mdoc/mn_cbor.h"
 #include "mdoc/mn_cose.h"
 #include "mdoc/mn_mdoc.h"
+#include "mdoc/mn_mdoc_session.h"
 
 #define EKU_MDL_DS      "1.0.18013.5.1.2"
 #define MAX_TEXT        1024u
@@ -844,41 +844,13 @@ static int build_device_auth(struct ctx *c, const cbor_item_t *doctype, const cb
 
 static int emac_key(struct ctx *c, EVP_PKEY *dkey, uint8_t key[32])
 {
-	uint8_t z[132], salt[32];
-	size_t zlen = sizeof(z);
-	EVP_PKEY_CTX *pc = NULL;
-	EVP_KDF *kdf = NULL;
-	EVP_KDF_CTX *kc = NULL;
-	OSSL_PARAM params[5];
-	int r = MN_ERR_CRYPTO;
+	int r = mn_mdoc_emac_key(c->reader, dkey, c->st_bytes, c->st_len, key);
 
-	if ((pc = EVP_PKEY_CTX_new(c->reader, NULL)) == NULL || EVP_PKEY_derive_init(pc) != 1 ||
-	    EVP_PKEY_derive_set_peer(pc, dkey) != 1 || EVP_PKEY_derive(pc, z, &zlen) != 1) {
-		r = failf(c, MN_MDOC_CHECK_DEVICE_AUTH, r,
-		          "ECDH of the reader key with the MSO deviceKey failed (curve mismatch?)");
-		goto out;
-	}
-	if (EVP_Digest(c->st_bytes, c->st_len, salt, NULL, EVP_sha256(), NULL) != 1)
-		goto out;
-	if ((kdf = EVP_KDF_fetch(NULL, "HKDF", NULL)) == NULL ||
-	    (kc = EVP_KDF_CTX_new(kdf)) == NULL)
-		goto out;
-	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)"SHA256", 0);
-	params[1] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, z, zlen);
-	params[2] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, salt, sizeof(salt));
-	params[3] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, (char *)"EMacKey", 7);
-	params[4] = OSSL_PARAM_construct_end();
-	if (EVP_KDF_derive(kc, key, 32, params) != 1)
-		goto out;
-	r = MN_OK;
-out:
 	if (r != MN_OK)
-		failf(c, MN_MDOC_CHECK_DEVICE_AUTH, r, "EMacKey derivation failed");
-	OPENSSL_cleanse(z, sizeof(z));
-	EVP_KDF_CTX_free(kc);
-	EVP_KDF_free(kdf);
-	EVP_PKEY_CTX_free(pc);
-	return r;
+		return failf(c, MN_MDOC_CHECK_DEVICE_AUTH, r,
+		             "EMacKey derivation from the reader key and the MSO deviceKey failed "
+		             "(curve mismatch?)");
+	return MN_OK;
 }
 
 static int check_device(struct ctx *c, const struct mso *m, const cbor_item_t *doctype,

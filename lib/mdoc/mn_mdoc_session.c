@@ -530,6 +530,30 @@ out:
 	return r;
 }
 
+int mn_mdoc_emac_key(EVP_PKEY *own_priv, EVP_PKEY *peer, const uint8_t *st_bytes, size_t st_len,
+                     uint8_t key[MN_MDOC_SK_LEN])
+{
+	const struct curve *own, *other;
+	uint8_t z[MAX_COORD_LEN], salt[32];
+	int r;
+
+	if (own_priv == NULL || peer == NULL || st_bytes == NULL || st_len == 0 || key == NULL)
+		return MN_ERR_INVALID_ARG;
+	if ((own = curve_of_key(own_priv)) == NULL || (other = curve_of_key(peer)) == NULL ||
+	    own != other)
+		return MN_ERR_FORMAT;
+	if ((r = ecdh(own_priv, peer, z, own->clen)) < 0)
+		goto out;
+	if (!EVP_Digest(st_bytes, st_len, salt, NULL, EVP_sha256(), NULL)) {
+		r = MN_ERR_CRYPTO;
+		goto out;
+	}
+	r = hkdf_sha256(z, own->clen, salt, sizeof(salt), "EMacKey", key);
+out:
+	OPENSSL_cleanse(z, sizeof(z));
+	return r;
+}
+
 int mn_mdoc_session_new(EVP_PKEY *reader_priv, const uint8_t *edevice_key, size_t len,
                         const uint8_t *st_bytes, size_t st_len, struct mn_mdoc_session **ret)
 {

@@ -66,6 +66,13 @@ int mn_mdoc_session_decrypt(struct mn_mdoc_session *s, const uint8_t *ct, size_t
                             size_t *ptlen);
 
 /* Copy out SKReader and SKDevice (for tests and key-derivation checks). */
+/*
+ * EMacKey (ISO/IEC 18013-5 §9.1.3.5), for either side of a deviceMac:
+ * HKDF-SHA256(IKM = ECDH(own_priv, peer), salt = SHA-256(SessionTranscriptBytes),
+ * info = "EMacKey", L = 32). Both keys on the same supported curve, else MN_ERR_FORMAT.
+ */
+int mn_mdoc_emac_key(EVP_PKEY *own_priv, EVP_PKEY *peer, const uint8_t *st_bytes, size_t st_len,
+                     uint8_t key[MN_MDOC_SK_LEN]);
 int mn_mdoc_session_get_keys(const struct mn_mdoc_session *s, uint8_t sk_reader[MN_MDOC_SK_LEN],
                              uint8_t sk_device[MN_MDOC_SK_LEN]);
 

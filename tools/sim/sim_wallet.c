@@ -20,7 +20,6 @@
 #include <openssl/ec.h>
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
-#include <openssl/kdf.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
@@ -277,38 +276,9 @@ out:
  */
 static int emac_key(struct sim_wallet *w, uint8_t key[32])
 {
-	uint8_t z[132], salt[32];
-	size_t zlen = sizeof(z);
-	EVP_PKEY_CTX *pc = NULL;
-	EVP_KDF *kdf = NULL;
-	EVP_KDF_CTX *kc = NULL;
-	OSSL_PARAM params[5];
-	int r = MN_ERR_CRYPTO;
-
 	if (w->ereader == NULL || w->st == NULL)
 		return MN_ERR_INVALID_ARG;
-	if ((pc = EVP_PKEY_CTX_new(w->dev_key, NULL)) == NULL || EVP_PKEY_derive_init(pc) != 1 ||
-	    EVP_PKEY_derive_set_peer(pc, w->ereader) != 1 || EVP_PKEY_derive(pc, z, &zlen) != 1)
-		goto out;
-	if (EVP_Digest(w->st, w->st_len, salt, NULL, EVP_sha256(), NULL) != 1)
-		goto out;
-	if ((kdf = EVP_KDF_fetch(NULL, "HKDF", NULL)) == NULL ||
-	    (kc = EVP_KDF_CTX_new(kdf)) == NULL)
-		goto out;
-	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)"SHA256", 0);
-	params[1] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, z, zlen);
-	params[2] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, salt, sizeof(salt));
-	params[3] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, (char *)"EMacKey", 7);
-	params[4] = OSSL_PARAM_construct_end();
-	if (EVP_KDF_derive(kc, key, 32, params) != 1)
-		goto out;
-	r = MN_OK;
-out:
-	explicit_bzero(z, sizeof(z));
-	EVP_KDF_CTX_free(kc);
-	EVP_KDF_free(kdf);
-	EVP_PKEY_CTX_free(pc);
-	return r;
+	return mn_mdoc_emac_key(w->dev_key, w->ereader, w->st, w->st_len, key);
 }
 
 /* HMAC 256/256 under EMacKey over the MAC_structure; COSE_Mac0 = [prot, {}, null, tag] */
