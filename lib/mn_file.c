@@ -90,3 +90,86 @@ out:
 		close(fd);
 	return r;
 }
+
+static int write_all(int fd, const char *p, size_t n)
+{
+	ssize_t w;
+
+	while (n > 0) {
+		w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+int mn_file_write_atomic(const char *path, const void *data, size_t len, mode_t mode, char *err,
+                         size_t errlen)
+{
+	char *tmp = NULL, *dir = NULL, *slash, eb[128];
+	int fd = -1, dfd = -1, created = 0, renamed = 0, r;
+	size_t plen;
+
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
+	if (path == NULL || path[0] == '\0' || (data == NULL && len > 0))
+		return MN_ERR_INVALID_ARG;
+	plen = strlen(path);
+	if ((tmp = malloc(plen + 8)) == NULL || (dir = strdup(path)) == NULL) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		r = MN_ERR_NOMEM;
+		goto out;
+	}
+	snprintf(tmp, plen + 8, "%s.XXXXXX", path);
+	if ((slash = strrchr(dir, '/')) == NULL)
+		strcpy(dir, ".");
+	else if (slash == dir)
+		dir[1] = '\0';
+	else
+		*slash = '\0';
+	r = MN_ERR_IO;
+	if ((fd = mkostemp(tmp, O_CLOEXEC)) < 0) {
+		snprintf(err, errlen, "%s: cannot create a temporary file: %s", path,
+		         strerror_r(errno, eb, sizeof(eb)));
+		goto out;
+	}
+	created = 1;
+	if (fchmod(fd, mode) != 0 || write_all(fd, data, len) != 0 || fsync(fd) != 0) {
+		snprintf(err, errlen, "%s: cannot write %s: %s", path, tmp,
+		         strerror_r(errno, eb, sizeof(eb)));
+		goto out;
+	}
+	if (close(fd) != 0) {
+		fd = -1;
+		snprintf(err, errlen, "%s: cannot write %s: %s", path, tmp,
+		         strerror_r(errno, eb, sizeof(eb)));
+		goto out;
+	}
+	fd = -1;
+	if (rename(tmp, path) != 0) {
+		snprintf(err, errlen, "%s: cannot replace: %s", path,
+		         strerror_r(errno, eb, sizeof(eb)));
+		goto out;
+	}
+	renamed = 1;
+	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 || fsync(dfd) != 0) {
+		snprintf(err, errlen, "%s: saved, but cannot sync the directory %s: %s", path, dir,
+		         strerror_r(errno, eb, sizeof(eb)));
+		goto out;
+	}
+	r = MN_OK;
+out:
+	if (fd >= 0)
+		close(fd);
+	if (created && !renamed)
+		unlink(tmp);
+	if (dfd >= 0)
+		close(dfd);
+	free(tmp);
+	free(dir);
+	return r;
+}

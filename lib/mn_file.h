@@ -15,4 +15,13 @@
 int mn_file_read_private(const char *path, size_t max, mode_t forbidden, char **ret,
                          size_t *ret_len, char *err, size_t errlen);
 
+/*
+ * Replace PATH with len bytes of data atomically: a temporary file PATH.XXXXXX in the same
+ * directory (mode), written and fsynced, renamed over PATH, then the directory fsynced.
+ * On failure PATH is unchanged (or already replaced when only the directory sync failed),
+ * no temporary file is left, and err names the path and the reason. MN_ERR_IO / _NOMEM.
+ */
+int mn_file_write_atomic(const char *path, const void *data, size_t len, mode_t mode, char *err,
+                         size_t errlen);
+
 #endif

@@ -14,6 +14,7 @@
 #include "mn_apdu.h"
 #include "mn_err.h"
 #include "mn_jpki.h"
+#include "mn_file.h"
 #include "mn_pcsc.h"
 
 struct mn_pcsc {
@@ -318,32 +319,19 @@ out:
 
 int mn_warm_save(const char *path, const struct mn_warm *w)
 {
-	char tmp[4096], atr[2 * MN_ATR_MAX + 1];
+	char line[4096], atr[2 * MN_ATR_MAX + 1];
 	size_t i;
-	FILE *fp;
-	int fd, ok;
+	int n;
 
 	if (path == NULL || w == NULL || strchr(w->ins.reader, '\t') != NULL ||
 	    strchr(w->ins.reader, '\n') != NULL || w->ins.atr_len > MN_ATR_MAX)
 		return MN_ERR_INVALID_ARG;
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >= sizeof(tmp))
-		return MN_ERR_TOO_LARGE;
 	for (i = 0; i < w->ins.atr_len; i++)
 		snprintf(atr + 2 * i, 3, "%02x", w->ins.atr[i]);
 	atr[2 * w->ins.atr_len] = '\0';
-	if ((fd = mkostemp(tmp, O_CLOEXEC)) < 0)
-		return MN_ERR_IO;
-	if ((fp = fdopen(fd, "w")) == NULL) {
-		close(fd);
-		unlink(tmp);
-		return MN_ERR_IO;
-	}
-	ok = fprintf(fp, "%s\t%u\t%s\t%s\n", w->ins.reader, w->ins.events, atr, w->sha256) > 0;
-	ok = fflush(fp) == 0 && ok && fsync(fileno(fp)) == 0;
-	ok = fclose(fp) == 0 && ok;
-	if (!ok || rename(tmp, path) != 0) {
-		unlink(tmp);
-		return MN_ERR_IO;
-	}
-	return MN_OK;
+	n = snprintf(line, sizeof(line), "%s\t%u\t%s\t%s\n", w->ins.reader, w->ins.events, atr,
+	             w->sha256);
+	if (n < 0 || (size_t)n >= sizeof(line))
+		return MN_ERR_TOO_LARGE;
+	return mn_file_write_atomic(path, line, (size_t)n, 0600, NULL, 0);
 }

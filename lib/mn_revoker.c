@@ -234,21 +234,14 @@ static void cache_lookup(const char *path, const char *sha, struct cached *out)
 static void cache_store(const char *path, const char *sha, const struct cached *c, time_t now,
                         unsigned max_staleness)
 {
-	char *buf, *line, *save = NULL, s[65], tmp[4200];
-	size_t len = 0, kept = 0;
+	char *buf, *line, *save = NULL, s[65], *out = NULL;
+	size_t len = 0, kept = 0, out_len = 0;
 	struct cached o;
 	FILE *f;
-	int fd, ok = 1;
+	int ok = 1;
 
-	if (path[0] == '\0' || (size_t)snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >= sizeof(tmp))
+	if (path[0] == '\0' || (f = open_memstream(&out, &out_len)) == NULL)
 		return;
-	if ((fd = mkostemp(tmp, O_CLOEXEC)) < 0)
-		return;
-	if ((f = fdopen(fd, "w")) == NULL) {
-		close(fd);
-		unlink(tmp);
-		return;
-	}
 	buf = cache_read(path, &len);
 	for (line = buf ? strtok_r(buf, "\n", &save) : NULL; line != NULL;
 	     line = strtok_r(NULL, "\n", &save)) {
@@ -263,10 +256,10 @@ static void cache_store(const char *path, const char *sha, const struct cached *
 	free(buf);
 	ok = ok && fprintf(f, "%s %d %lld %lld %d %lld\n", sha, (int)c->status, c->this_update,
 	                   c->cache_until, c->reason, c->revoked_at) > 0;
-	ok = fflush(f) == 0 && ok && fsync(fileno(f)) == 0;
 	ok = fclose(f) == 0 && ok;
-	if (!ok || rename(tmp, path) != 0)
-		unlink(tmp);
+	if (ok) /* best effort: without the cache the next login asks the backends again */
+		(void)mn_file_write_atomic(path, out, out_len, 0600, NULL, 0);
+	free(out);
 }
 
 /* ------------------------------------------------------------------ the decision */

@@ -1026,27 +1026,10 @@ out:
 
 /* --------------------------------------------------------------- saving */
 
-static int write_all(int fd, const char *p, size_t n)
-{
-	ssize_t w;
-
-	while (n > 0) {
-		w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 int mn_store_save(const struct mn_store *s, const char *path, char *err, size_t errlen)
 {
 	struct sbuf sb = {NULL, 0, 0};
-	char *tmp = NULL, *dir = NULL, *slash, eb[128];
-	int fd = -1, dfd = -1, created = 0, renamed = 0, r;
+	int r;
 	size_t i;
 
 	if (err != NULL && errlen > 0)
@@ -1066,64 +1049,10 @@ int mn_store_save(const struct mn_store *s, const char *path, char *err, size_t 
 		if ((r = put_phone(&sb, &s->p[i])) != MN_OK)
 			goto out;
 
-	if ((tmp = malloc(strlen(path) + 8)) == NULL || (dir = strdup(path)) == NULL) {
-		r = MN_ERR_NOMEM;
-		goto out;
-	}
-	snprintf(tmp, strlen(path) + 8, "%s.XXXXXX", path);
-	if ((slash = strrchr(dir, '/')) == NULL)
-		strcpy(dir, ".");
-	else if (slash == dir)
-		dir[1] = '\0';
-	else
-		*slash = '\0';
-
-	if ((fd = mkostemp(tmp, O_CLOEXEC)) < 0) {
-		set_err(err, errlen, "%s: cannot create a temporary file: %s", path,
-		        strerror_r(errno, eb, sizeof(eb)));
-		r = MN_ERR_IO;
-		goto out;
-	}
-	created = 1;
-	if (fchmod(fd, 0600) != 0 || write_all(fd, sb.p, sb.len) != 0 || fsync(fd) != 0) {
-		set_err(err, errlen, "%s: cannot write %s: %s", path, tmp,
-		        strerror_r(errno, eb, sizeof(eb)));
-		r = MN_ERR_IO;
-		goto out;
-	}
-	r = close(fd);
-	fd = -1;
-	if (r != 0) {
-		set_err(err, errlen, "%s: cannot write %s: %s", path, tmp,
-		        strerror_r(errno, eb, sizeof(eb)));
-		r = MN_ERR_IO;
-		goto out;
-	}
-	if (rename(tmp, path) != 0) {
-		set_err(err, errlen, "%s: cannot replace: %s", path,
-		        strerror_r(errno, eb, sizeof(eb)));
-		r = MN_ERR_IO;
-		goto out;
-	}
-	renamed = 1;
-	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 || fsync(dfd) != 0) {
-		set_err(err, errlen, "%s: saved, but cannot sync the directory %s: %s", path, dir,
-		        strerror_r(errno, eb, sizeof(eb)));
-		r = MN_ERR_IO;
-		goto out;
-	}
-	r = MN_OK;
+	r = mn_file_write_atomic(path, sb.p, sb.len, 0600, err, errlen);
 out:
 	if (r == MN_ERR_NOMEM)
 		set_err(err, errlen, "%s: out of memory", path);
-	if (fd >= 0)
-		close(fd);
-	if (created && !renamed)
-		unlink(tmp);
-	if (dfd >= 0)
-		close(dfd);
-	free(tmp);
-	free(dir);
 	free(sb.p);
 	return r;
 }
