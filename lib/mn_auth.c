@@ -47,6 +47,7 @@ struct flow {
 	const struct mn_binding *binding;
 	const struct mn_binding *renewed_from; /* rebinding a renewed certificate */
 	char sha256[65];
+	int asked; /* the "hold your card or phone" prompt was shown */
 };
 
 static void say(const struct flow *f, int is_error, const char *fmt, ...)
@@ -97,6 +98,30 @@ static int user_has_binding(const struct flow *f)
 	return 0;
 }
 
+/* The prompt to present a token, once per login (the phone probe may come first). */
+static void ask_for_token(struct flow *f)
+{
+	if (!f->asked)
+		say(f, 0, _("Hold your My Number card or phone over the reader."));
+	f->asked = 1;
+}
+
+/* Waiting for a card or phone ended without one: say why (r from the wait). */
+static enum mn_result no_token(struct flow *f, int r)
+{
+	if (r == MN_ERR_NO_READER)
+		say(f, 1,
+		    _("No card reader found. Check that a reader is connected and pcscd is "
+		      "running."));
+	else if (r == MN_ERR_NO_TOKEN)
+		say(f, 1, _("No My Number card or phone was presented in time."));
+	else
+		say(f, 1,
+		    _("The card could not be read. Hold it still over the reader and try "
+		      "again."));
+	return MN_RES_UNAVAIL;
+}
+
 static int user_has_phone(const struct flow *f)
 {
 	size_t i, n = mn_store_phone_count(f->store);
@@ -120,24 +145,10 @@ static int run_phone(struct flow *f)
 
 	if (f->mode != MN_AUTH_LOGIN || !mn_phone_enabled(f->conf) || !user_has_phone(f))
 		return NOT_WARM;
-	say(f, 0, _("Hold your My Number card or phone over the reader."));
+	ask_for_token(f);
 	r = mn_pcsc_apdu_open(NULL, wait * 1000u, &card);
-	if (r == MN_ERR_NO_READER) {
-		say(f, 1,
-		    _("No card reader found. Check that a reader is connected and pcscd is "
-		      "running."));
-		return MN_RES_UNAVAIL;
-	}
-	if (r == MN_ERR_NO_TOKEN) {
-		say(f, 1, _("No My Number card or phone was presented in time."));
-		return MN_RES_UNAVAIL;
-	}
-	if (r != MN_OK) {
-		say(f, 1,
-		    _("The card could not be read. Hold it still over the reader and try "
-		      "again."));
-		return MN_RES_UNAVAIL;
-	}
+	if (r != MN_OK)
+		return no_token(f, r);
 	if (mn_phone_is_jpki_card(card)) {
 		mn_pcsc_apdu_release(&card); /* left as it is for the card path */
 		return NOT_WARM;
@@ -173,24 +184,10 @@ static enum mn_result wait_token(struct flow *f)
 	int allow_phone = 1, r;
 
 	mn_conf_get_bool(f->conf, "", "allow_phone", &allow_phone);
-	say(f, 0, _("Hold your My Number card or phone over the reader."));
+	ask_for_token(f);
 	r = mn_p11_wait_token(f->p11, (int)wait * 1000, &f->tok);
-	if (r == MN_ERR_NO_READER) {
-		say(f, 1,
-		    _("No card reader found. Check that a reader is connected and pcscd is "
-		      "running."));
-		return MN_RES_UNAVAIL;
-	}
-	if (r == MN_ERR_NO_TOKEN) {
-		say(f, 1, _("No My Number card or phone was presented in time."));
-		return MN_RES_UNAVAIL;
-	}
-	if (r != MN_OK) {
-		say(f, 1,
-		    _("The card could not be read. Hold it still over the reader and try "
-		      "again."));
-		return MN_RES_UNAVAIL;
-	}
+	if (r != MN_OK)
+		return no_token(f, r);
 	debug(f, "token: %s, serial %s, %d tries left", f->tok.label, f->tok.serial, f->tok.tries);
 	if (!allow_phone && f->tok.kind != MN_TOKEN_CARD) {
 		say(f, 1,
@@ -611,7 +608,7 @@ static int run_warm(struct flow *f)
 		return NOT_WARM;
 	memcpy(f->sha256, w.sha256, sizeof(f->sha256));
 	debug(f, "warm login: same card in %s since the last login", now.reader);
-	say(f, 0, _("Hold your My Number card or phone over the reader."));
+	ask_for_token(f);
 	if ((res = check_cert(f)) != MN_RES_OK)
 		return (int)res;
 	if (mn_pcsc_open(now.reader, &f->pc) != MN_OK)

@@ -236,6 +236,8 @@ mn_card_stop
 mn_card_start card
 check "login with the card again after the phone" login taro 1234
 expect "card again: authenticated" 'successfully authenticated'
+check "the phone probe and the card path ask to hold the token once" \
+	test "$(grep -c 'Hold your My Number card or phone' "$T/out")" -eq 1
 check "a second card login in the same card session" login taro 1234
 expect "card: authenticated twice" 'successfully authenticated'
 : >"$T/card.apdu"
