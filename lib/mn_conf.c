@@ -45,6 +45,8 @@ enum conf_type {
 	T_OIDS,     /* comma-separated dotted OIDs */
 	T_BACKENDS, /* comma-separated from {crl, none}, none only alone */
 	T_ELEMENTS, /* comma-separated NAMESPACE:IDENTIFIER, never individual_number_unicode */
+	T_NAME,     /* a user or group name: [A-Za-z0-9_][A-Za-z0-9_.-]{0,31} */
+	T_TEXT,     /* free text (a DN, a URI): no control characters */
 };
 
 struct conf_key {
@@ -59,6 +61,7 @@ struct conf_key {
 
 static const char *const policy_choices[] = {"require", "soft", NULL};
 static const char *const phone_choices[] = {"auto", "yes", "no", NULL};
+static const char *const backend_choices[] = {"file", "ldap", NULL};
 
 static const struct conf_key schema[] = {
     {.section = "",
@@ -100,11 +103,53 @@ static const struct conf_key schema[] = {
      .def = "org.iso.23220.1.jp:full_name_unicode,org.iso.23220.1.jp:birth_date_unicode"},
     {.section = "phone", .key = "mdoc_allow_device_mac", .type = T_BOOL, .def = "no"},
     {.section = "phone", .key = "mdoc_skew", .type = T_UINT, .def = "300", .min = 0, .max = 3600},
+    {.section = "",
+     .key = "store_backend",
+     .type = T_ENUM,
+     .def = "file",
+     .choices = backend_choices},
+    {.section = "accounts",
+     .key = "uid_min",
+     .type = T_UINT,
+     .def = "70000",
+     .min = 1000,
+     .max = 2147483647},
+    {.section = "accounts",
+     .key = "uid_max",
+     .type = T_UINT,
+     .def = "79999",
+     .min = 1000,
+     .max = 2147483647},
+    {.section = "accounts", .key = "home", .type = T_PATH, .def = "/home/%u"},
+    {.section = "accounts", .key = "shell", .type = T_PATH, .def = "/bin/bash"},
+    {.section = "accounts", .key = "group", .type = T_NAME, .def = "", .empty_ok = 1},
+    {.section = "accounts",
+     .key = "group_gid",
+     .type = T_UINT,
+     .def = "0",
+     .min = 0,
+     .max = 2147483647},
+    {.section = "accounts", .key = "nss_map", .type = T_PATH, .def = MN_STATEDIR "/nss.db"},
+    {.section = "ldap", .key = "uri", .type = T_TEXT, .def = "", .empty_ok = 1},
+    {.section = "ldap", .key = "base", .type = T_TEXT, .def = "", .empty_ok = 1},
+    {.section = "ldap", .key = "bind_dn", .type = T_TEXT, .def = "", .empty_ok = 1},
+    {.section = "ldap", .key = "bind_password_file", .type = T_PATH, .def = "", .empty_ok = 1},
+    {.section = "ldap", .key = "user_attribute", .type = T_NAME, .def = "uid"},
+    {.section = "ldap", .key = "starttls", .type = T_BOOL, .def = "no"},
+    {.section = "ldap", .key = "tls_ca_file", .type = T_PATH, .def = "", .empty_ok = 1},
+    {.section = "ldap", .key = "timeout", .type = T_UINT, .def = "3", .min = 1, .max = 60},
+    {.section = "ldap",
+     .key = "cache_max_age",
+     .type = T_UINT,
+     .def = "86400",
+     .min = 0,
+     .max = 31536000},
+    {.section = "ldap", .key = "cache_dir", .type = T_PATH, .def = MN_STATEDIR "/ldap-cache"},
 };
 
 #define N_KEYS (sizeof(schema) / sizeof(schema[0]))
 
-static const char *const sections[] = {"", "revocation", "phone"};
+static const char *const sections[] = {"", "revocation", "phone", "accounts", "ldap"};
 
 #define N_SECTIONS (sizeof(sections) / sizeof(sections[0]))
 
@@ -391,6 +436,20 @@ static int check_value(const struct conf_key *k, const char *v, char *reason, si
 		return MN_OK;
 	case T_ELEMENTS:
 		return check_elements(k, v, reason, rlen);
+	case T_NAME:
+		for (n = 0; v[n] != '\0'; n++)
+			if (n >= 32 ||
+			    !((v[n] >= 'A' && v[n] <= 'Z') || (v[n] >= 'a' && v[n] <= 'z') ||
+			      (v[n] >= '0' && v[n] <= '9') || v[n] == '_' ||
+			      (n > 0 && (v[n] == '.' || v[n] == '-')))) {
+				snprintf(reason, rlen,
+				         "'%s' must be a name of 1 to 32 of A-Z a-z 0-9 _ . -",
+				         k->key);
+				return MN_ERR_FORMAT;
+			}
+		return MN_OK;
+	case T_TEXT:
+		return MN_OK; /* control characters are refused for every line */
 	}
 	snprintf(reason, rlen, "'%s': internal error", k->key);
 	return MN_ERR_INTERNAL;
@@ -638,6 +697,37 @@ void mn_conf_free(struct mn_conf **c)
 	*c = NULL;
 }
 
+/* Rules between keys. */
+static int check_together(const struct mn_conf *c, const char *path, char *err, size_t errlen)
+{
+	unsigned lo = 0, hi = 0, gid = 0;
+	const char *group = mn_conf_get(c, "accounts", "group");
+
+	if (mn_conf_get_uint(c, "accounts", "uid_min", &lo) != MN_OK ||
+	    mn_conf_get_uint(c, "accounts", "uid_max", &hi) != MN_OK ||
+	    mn_conf_get_uint(c, "accounts", "group_gid", &gid) != MN_OK)
+		return MN_ERR_INTERNAL;
+	if (lo > hi) {
+		set_err(err, errlen, "%s: [accounts] uid_min is above uid_max", path);
+		return MN_ERR_FORMAT;
+	}
+	if ((group[0] != '\0') != (gid != 0)) {
+		set_err(err, errlen, "%s: [accounts] group and group_gid go together", path);
+		return MN_ERR_FORMAT;
+	}
+	if (gid != 0 && gid >= lo && gid <= hi) {
+		set_err(err, errlen, "%s: [accounts] group_gid is inside the uid range", path);
+		return MN_ERR_FORMAT;
+	}
+	if (strcmp(mn_conf_get(c, "", "store_backend"), "ldap") == 0 &&
+	    (mn_conf_get(c, "ldap", "uri")[0] == '\0' ||
+	     mn_conf_get(c, "ldap", "base")[0] == '\0')) {
+		set_err(err, errlen, "%s: store_backend = ldap needs [ldap] uri and base", path);
+		return MN_ERR_FORMAT;
+	}
+	return MN_OK;
+}
+
 int mn_conf_load(const char *path, struct mn_conf **ret, char *err, size_t errlen)
 {
 	struct mn_conf *c = NULL;
@@ -657,6 +747,8 @@ int mn_conf_load(const char *path, struct mn_conf **ret, char *err, size_t errle
 	if ((r = mn_conf_new(&c)) != MN_OK)
 		goto out;
 	if ((r = parse_conf(c, path, buf, len, err, errlen)) != MN_OK)
+		goto out;
+	if ((r = check_together(c, path, err, errlen)) != MN_OK)
 		goto out;
 	*ret = c;
 	c = NULL;

@@ -22,6 +22,7 @@
  *     locale_dir     path  MN_LOCALEDIR
  *     warm_login     bool  yes
  *     state_dir      path  MN_STATEDIR
+ *     store_backend  file | ldap; file (ldap: the bindings live in the directory, see [ldap])
  *   [revocation]:
  *     backends       comma-separated plugin names ([a-z0-9_]), or "none" alone; crl
  *     policy         require | soft; require
@@ -36,6 +37,25 @@
  *                            individual_number_unicode; full name and birth date
  *     mdoc_allow_device_mac  bool  no
  *     mdoc_skew              uint  300 (seconds, 0..3600)
+ *   [accounts]: managed accounts (mynumber enroll --create-account, libnss_mynumber)
+ *     uid_min, uid_max  uint  70000, 79999 (1000..2147483647, uid_min <= uid_max)
+ *     home              path  /home/%u (%u: the user name)
+ *     shell             path  /bin/bash
+ *     group             name or empty, default empty: a group every managed account is in
+ *     group_gid         uint  0 (set with group, outside the uid range)
+ *     nss_map           path  MN_STATEDIR/nss.db (the map libnss_mynumber reads)
+ *   [ldap]: the enrollment store in a directory (store_backend = ldap needs uri and base)
+ *     uri                 ldap://HOST[:PORT] or ldaps://..., default empty
+ *     base                the search base DN, default empty
+ *     bind_dn             DN to bind as, empty: anonymous
+ *     bind_password_file  path or empty (a root-only file holding the password)
+ *     user_attribute      name  uid (the attribute holding the login name)
+ *     starttls            bool  no
+ *     tls_ca_file         path or empty (CA certificates for ldaps:// and StartTLS)
+ *     timeout             uint  3 (seconds, 1..60)
+ *     cache_max_age       uint  86400 (seconds, 0..31536000: how long cached answers serve
+ *                         while the directory cannot be reached)
+ *     cache_dir           path  MN_STATEDIR/ldap-cache
  * Paths must be absolute.
  */
 #ifndef MN_CONF_H

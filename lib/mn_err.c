@@ -45,6 +45,8 @@ const char *mn_strerror(int err)
 		return "PIN blocked";
 	case MN_ERR_PKCS11:
 		return "PKCS#11 module error";
+	case MN_ERR_UNAVAILABLE:
+		return "directory unavailable and no fresh cached answer";
 	}
 	return "unknown error";
 }

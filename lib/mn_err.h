@@ -23,7 +23,8 @@ enum {
 	MN_ERR_TOKEN_REMOVED = -17, /* the card or phone went away during the operation */
 	MN_ERR_PIN_INCORRECT = -18,
 	MN_ERR_PIN_LOCKED = -19,
-	MN_ERR_PKCS11 = -20, /* the PKCS#11 module failed */
+	MN_ERR_PKCS11 = -20,      /* the PKCS#11 module failed */
+	MN_ERR_UNAVAILABLE = -21, /* a directory cannot be reached and no fresh cached answer */
 };
 
 /* A short English description of an MN_ERR_* code (never NULL). */

@@ -30,9 +30,13 @@ struct mn_store {
 	size_t n, cap;
 	struct mn_phone_binding *p;
 	size_t pn, pcap;
+	struct mn_account *a;
+	size_t an, acap;
 };
 
-#define N_PHONE_FIELDS 8
+#define N_PHONE_FIELDS   8
+#define N_ACCOUNT_FIELDS 6
+#define MAX_LINE_FIELDS  11
 
 /* A growing output buffer. */
 struct sbuf {
@@ -284,6 +288,7 @@ void mn_store_free(struct mn_store **s)
 		binding_clear(&(*s)->b[i]);
 	free((*s)->b);
 	free((*s)->p);
+	free((*s)->a);
 	free(*s);
 	*s = NULL;
 }
@@ -298,6 +303,27 @@ const struct mn_binding *mn_store_at(const struct mn_store *s, size_t i)
 	if (s == NULL || i >= s->n)
 		return NULL;
 	return &s->b[i];
+}
+
+/* One more than the highest id over all record kinds (1 for an empty store). */
+static int next_id(const struct mn_store *s, unsigned *out)
+{
+	unsigned max = 0;
+	size_t i;
+
+	for (i = 0; i < s->n; i++)
+		if (s->b[i].id > max)
+			max = s->b[i].id;
+	for (i = 0; i < s->pn; i++)
+		if (s->p[i].id > max)
+			max = s->p[i].id;
+	for (i = 0; i < s->an; i++)
+		if (s->a[i].id > max)
+			max = s->a[i].id;
+	if (max >= MN_STORE_MAX_ID)
+		return MN_ERR_TOO_LARGE;
+	*out = max + 1;
+	return MN_OK;
 }
 
 /* Append *b, taking ownership of its buffers (cleared in *b) on success. */
@@ -336,8 +362,6 @@ int mn_store_add(struct mn_store *s, const struct mn_binding *b, unsigned *ret_i
 {
 	struct mn_binding nb;
 	const char *reason = NULL;
-	unsigned max = 0;
-	size_t i;
 	int r;
 
 	if (s == NULL || b == NULL)
@@ -353,15 +377,8 @@ int mn_store_add(struct mn_store *s, const struct mn_binding *b, unsigned *ret_i
 		return r;
 	if (find_dup(s, nb.user, nb.sha256) >= 0)
 		return MN_ERR_INVALID_ARG;
-	for (i = 0; i < s->n; i++)
-		if (s->b[i].id > max)
-			max = s->b[i].id;
-	for (i = 0; i < s->pn; i++)
-		if (s->p[i].id > max)
-			max = s->p[i].id;
-	if (max >= MN_STORE_MAX_ID)
-		return MN_ERR_TOO_LARGE;
-	nb.id = max + 1;
+	if ((r = next_id(s, &nb.id)) != MN_OK)
+		return r;
 	nb.spki = malloc(b->spki_len);
 	nb.cert = malloc(b->cert_len);
 	if (nb.spki == NULL || nb.cert == NULL) {
@@ -407,6 +424,16 @@ int mn_store_remove(struct mn_store *s, const char *user, unsigned id, size_t *r
 		j++;
 	}
 	s->pn = j;
+	for (i = 0, j = 0; i < s->an; i++) {
+		if (strcmp(s->a[i].user, user) == 0 && (id == 0 || s->a[i].id == id)) {
+			removed++;
+			continue;
+		}
+		if (j != i)
+			s->a[j] = s->a[i];
+		j++;
+	}
+	s->an = j;
 	if (removed == 0)
 		return MN_ERR_NOT_FOUND;
 	if (ret_removed != NULL)
@@ -481,25 +508,10 @@ static int phone_dup(const struct mn_store *s, const char *user, const char *hma
 	return 0;
 }
 
-static int id_used(const struct mn_store *s, unsigned id)
-{
-	size_t i;
-
-	for (i = 0; i < s->n; i++)
-		if (s->b[i].id == id)
-			return 1;
-	for (i = 0; i < s->pn; i++)
-		if (s->p[i].id == id)
-			return 1;
-	return 0;
-}
-
 int mn_store_phone_add(struct mn_store *s, const struct mn_phone_binding *p, unsigned *ret_id)
 {
 	struct mn_phone_binding np;
 	const char *reason = NULL;
-	unsigned max = 0;
-	size_t i;
 	int r;
 
 	if (s == NULL || p == NULL)
@@ -512,19 +524,111 @@ int mn_store_phone_add(struct mn_store *s, const struct mn_phone_binding *p, uns
 		return r;
 	if (phone_dup(s, np.user, np.hmac))
 		return MN_ERR_INVALID_ARG;
-	for (i = 0; i < s->n; i++)
-		if (s->b[i].id > max)
-			max = s->b[i].id;
-	for (i = 0; i < s->pn; i++)
-		if (s->p[i].id > max)
-			max = s->p[i].id;
-	if (max >= MN_STORE_MAX_ID)
-		return MN_ERR_TOO_LARGE;
-	np.id = max + 1;
+	if ((r = next_id(s, &np.id)) != MN_OK)
+		return r;
 	if ((r = phone_push(s, &np)) != MN_OK)
 		return r;
 	if (ret_id != NULL)
 		*ret_id = np.id;
+	return MN_OK;
+}
+
+/* --------------------------------------------------------------- managed accounts */
+
+static int valid_gecos(const char *g)
+{
+	for (; *g != '\0'; g++)
+		if ((unsigned char)*g < 0x20 || *g == 0x7F || *g == ':' || *g == ',')
+			return 0;
+	return 1;
+}
+
+static int check_account(const struct mn_account *a, const char **reason)
+{
+	if (!valid_user(a->user)) {
+		*reason = "bad user name";
+		return MN_ERR_FORMAT;
+	}
+	if (a->uid == 0 || a->uid == 65534 || a->uid == 4294967295u) {
+		*reason = "bad uid";
+		return MN_ERR_FORMAT;
+	}
+	if (!valid_time(a->created)) {
+		*reason = "bad creation time";
+		return MN_ERR_FORMAT;
+	}
+	if (!valid_gecos(a->gecos)) {
+		*reason = "bad gecos";
+		return MN_ERR_FORMAT;
+	}
+	return MN_OK;
+}
+
+size_t mn_store_account_count(const struct mn_store *s)
+{
+	return s != NULL ? s->an : 0;
+}
+
+const struct mn_account *mn_store_account_at(const struct mn_store *s, size_t i)
+{
+	if (s == NULL || i >= s->an)
+		return NULL;
+	return &s->a[i];
+}
+
+const struct mn_account *mn_store_account_find(const struct mn_store *s, const char *user)
+{
+	size_t i;
+
+	if (s == NULL || user == NULL)
+		return NULL;
+	for (i = 0; i < s->an; i++)
+		if (strcmp(s->a[i].user, user) == 0)
+			return &s->a[i];
+	return NULL;
+}
+
+static int account_push(struct mn_store *s, const struct mn_account *a)
+{
+	struct mn_account *na;
+	size_t cap;
+
+	if (s->an == s->acap) {
+		cap = s->acap == 0 ? 8 : s->acap * 2;
+		if (cap > (size_t)-1 / sizeof(*na))
+			return MN_ERR_NOMEM;
+		if ((na = realloc(s->a, cap * sizeof(*na))) == NULL)
+			return MN_ERR_NOMEM;
+		s->a = na;
+		s->acap = cap;
+	}
+	s->a[s->an++] = *a;
+	return MN_OK;
+}
+
+int mn_store_account_add(struct mn_store *s, const struct mn_account *a, unsigned *ret_id)
+{
+	struct mn_account na;
+	const char *reason = NULL;
+	size_t i;
+	int r;
+
+	if (s == NULL || a == NULL)
+		return MN_ERR_INVALID_ARG;
+	na = *a;
+	na.user[sizeof(na.user) - 1] = na.created[sizeof(na.created) - 1] = '\0';
+	na.gecos[sizeof(na.gecos) - 1] = '\0';
+	if ((r = check_account(&na, &reason)) != MN_OK)
+		return r;
+	for (i = 0; i < s->an; i++)
+		if (strcmp(s->a[i].user, na.user) == 0 || s->a[i].uid == na.uid)
+			return MN_ERR_INVALID_ARG;
+	if ((r = next_id(s, &na.id)) != MN_OK)
+		return r;
+	if ((r = account_push(s, &na)) != MN_OK)
+		return r;
+	if (ret_id != NULL)
+		*ret_id = na.id;
 	return MN_OK;
 }
 
@@ -648,6 +752,27 @@ static int put_phone(struct sbuf *sb, const struct mn_phone_binding *p)
 		r = sbuf_str(sb, "%2D");
 	else
 		r = put_pct(sb, p->label);
+	if (r != MN_OK || (r = sbuf_str(sb, "\n")) != MN_OK)
+		return r;
+	return MN_OK;
+}
+
+static int put_account(struct sbuf *sb, const struct mn_account *a)
+{
+	char num[40];
+	int r;
+
+	snprintf(num, sizeof(num), "%u\taccount\t%u\t", a->id, a->uid);
+	if ((r = sbuf_str(sb, a->user)) != MN_OK || (r = sbuf_str(sb, "\t")) != MN_OK ||
+	    (r = sbuf_str(sb, num)) != MN_OK || (r = sbuf_str(sb, a->created)) != MN_OK ||
+	    (r = sbuf_str(sb, "\t")) != MN_OK)
+		return r;
+	if (a->gecos[0] == '\0')
+		r = sbuf_str(sb, "-");
+	else if (strcmp(a->gecos, "-") == 0)
+		r = sbuf_str(sb, "%2D");
+	else
+		r = put_pct(sb, a->gecos);
 	if (r != MN_OK || (r = sbuf_str(sb, "\n")) != MN_OK)
 		return r;
 	return MN_OK;
@@ -877,14 +1002,201 @@ static int parse_phone(char *line, struct mn_phone_binding *out, const char **re
 	return MN_OK;
 }
 
-/* Is this line a phone record (third field exactly "phone")? */
-static int is_phone_line(const char *line)
+/* A decimal uid 1..4294967294 without leading zeros. */
+static int get_uid(const char *s, unsigned *out)
+{
+	unsigned long long v = 0;
+	size_t i;
+
+	if (s[0] < '1' || s[0] > '9')
+		return MN_ERR_FORMAT;
+	for (i = 0; s[i] != '\0'; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return MN_ERR_FORMAT;
+		v = v * 10 + (unsigned long long)(s[i] - '0');
+		if (v >= 4294967295ull)
+			return MN_ERR_FORMAT;
+	}
+	*out = (unsigned)v;
+	return MN_OK;
+}
+
+/* Parse an account line (6 fields, the third "account") into *out. */
+static int parse_account(char *line, struct mn_account *out, const char **reason)
+{
+	struct mn_account a;
+	char *f[N_ACCOUNT_FIELDS], *q;
+	size_t nf = 0;
+
+	memset(&a, 0, sizeof(a));
+	for (q = line;; q++) {
+		if (nf == N_ACCOUNT_FIELDS) {
+			*reason = "more than 6 fields in an account record";
+			return MN_ERR_FORMAT;
+		}
+		f[nf++] = q;
+		if ((q = strchr(q, '\t')) == NULL)
+			break;
+		*q = '\0';
+	}
+	if (nf != N_ACCOUNT_FIELDS) {
+		*reason = "fewer than 6 fields in an account record";
+		return MN_ERR_FORMAT;
+	}
+	if (get_str(f[0], a.user, sizeof(a.user)) != MN_OK ||
+	    get_str(f[4], a.created, sizeof(a.created)) != MN_OK) {
+		*reason = "bad account record field";
+		return MN_ERR_FORMAT;
+	}
+	if (get_id(f[1], &a.id) != MN_OK) {
+		*reason = "bad id";
+		return MN_ERR_FORMAT;
+	}
+	if (get_uid(f[3], &a.uid) != MN_OK) {
+		*reason = "bad uid";
+		return MN_ERR_FORMAT;
+	}
+	if (strcmp(f[5], "-") != 0 &&
+	    (get_pct(f[5], a.gecos, sizeof(a.gecos)) != MN_OK || a.gecos[0] == '\0')) {
+		*reason = "bad gecos";
+		return MN_ERR_FORMAT;
+	}
+	if (check_account(&a, reason) != MN_OK)
+		return MN_ERR_FORMAT;
+	*out = a;
+	return MN_OK;
+}
+
+enum rec_kind { REC_BINDING, REC_PHONE, REC_ACCOUNT };
+
+/* The record kind from the third field: "phone", "account", else a binding. */
+static enum rec_kind line_kind(const char *line)
 {
 	const char *t1 = strchr(line, '\t'), *t2;
 
 	if (t1 == NULL || (t2 = strchr(t1 + 1, '\t')) == NULL)
-		return 0;
-	return strncmp(t2 + 1, "phone\t", 6) == 0;
+		return REC_BINDING;
+	if (strncmp(t2 + 1, "phone\t", 6) == 0)
+		return REC_PHONE;
+	if (strncmp(t2 + 1, "account\t", 8) == 0)
+		return REC_ACCOUNT;
+	return REC_BINDING;
+}
+
+/*
+ * Uniqueness over a whole loaded store, by sorting (a large store is checked in
+ * O(n log n), not O(n^2)): each key with the line it came from.
+ */
+struct seen {
+	const char *a, *b; /* string keys (b may be NULL) */
+	unsigned long long num;
+	unsigned line;
+};
+
+static int seen_cmp(const void *x, const void *y)
+{
+	const struct seen *p = x, *q = y;
+	int c;
+
+	if (p->num != q->num)
+		return p->num < q->num ? -1 : 1;
+	if ((c = strcmp(p->a != NULL ? p->a : "", q->a != NULL ? q->a : "")) != 0)
+		return c;
+	if ((c = strcmp(p->b != NULL ? p->b : "", q->b != NULL ? q->b : "")) != 0)
+		return c;
+	return p->line < q->line ? -1 : p->line > q->line;
+}
+
+/* The first line (in file order) that repeats a key of v[0..n), or 0. Sorts v. */
+static unsigned first_repeat(struct seen *v, size_t n)
+{
+	unsigned first = 0;
+	size_t i;
+
+	qsort(v, n, sizeof(*v), seen_cmp);
+	for (i = 1; i < n; i++)
+		if (v[i].num == v[i - 1].num &&
+		    strcmp(v[i].a != NULL ? v[i].a : "", v[i - 1].a != NULL ? v[i - 1].a : "") ==
+		        0 &&
+		    strcmp(v[i].b != NULL ? v[i].b : "", v[i - 1].b != NULL ? v[i - 1].b : "") ==
+		        0 &&
+		    (first == 0 || v[i].line < first))
+			first = v[i].line;
+	return first;
+}
+
+/* Sort v[0..n) and keep (*best, *why) the earliest repeat so far. */
+static void note_repeat(struct seen *v, size_t n, const char *what, unsigned *best,
+                        const char **why)
+{
+	unsigned at = first_repeat(v, n);
+
+	if (at != 0 && (*best == 0 || at < *best)) {
+		*best = at;
+		*why = what;
+	}
+}
+
+/*
+ * Check the uniqueness rules of a parsed store whose records came from the lines in bl, pl
+ * and al. On a violation *line and *reason say where and what (the earliest line wins).
+ */
+static int check_unique(const struct mn_store *s, const unsigned *bl, const unsigned *pl,
+                        const unsigned *al, unsigned *line, const char **reason)
+{
+	struct seen *v;
+	size_t total = s->n + s->pn + s->an, k = 0, i;
+	unsigned best = 0;
+	const char *why = NULL;
+
+	if (total == 0)
+		return MN_OK;
+	if ((v = calloc(total, sizeof(*v))) == NULL) {
+		*reason = "out of memory";
+		return MN_ERR_NOMEM;
+	}
+	for (i = 0; i < s->n; i++)
+		v[k++] = (struct seen){NULL, NULL, s->b[i].id, bl[i]};
+	for (i = 0; i < s->pn; i++)
+		v[k++] = (struct seen){NULL, NULL, s->p[i].id, pl[i]};
+	for (i = 0; i < s->an; i++)
+		v[k++] = (struct seen){NULL, NULL, s->a[i].id, al[i]};
+	note_repeat(v, k, "id used twice", &best, &why);
+	for (i = 0, k = 0; i < s->n; i++)
+		v[k++] = (struct seen){s->b[i].user, s->b[i].sha256, 0, bl[i]};
+	note_repeat(v, k, "user bound twice to the same certificate", &best, &why);
+	for (i = 0, k = 0; i < s->pn; i++)
+		v[k++] = (struct seen){s->p[i].user, s->p[i].hmac, 0, pl[i]};
+	note_repeat(v, k, "user enrolled twice with the same phone", &best, &why);
+	for (i = 0, k = 0; i < s->an; i++)
+		v[k++] = (struct seen){s->a[i].user, NULL, 0, al[i]};
+	note_repeat(v, k, "user has two accounts", &best, &why);
+	for (i = 0, k = 0; i < s->an; i++)
+		v[k++] = (struct seen){NULL, NULL, s->a[i].uid, al[i]};
+	note_repeat(v, k, "uid used twice", &best, &why);
+	free(v);
+	if (best == 0)
+		return MN_OK;
+	*line = best;
+	*reason = why;
+	return MN_ERR_FORMAT;
+}
+
+/* Append line to the growing array *v (count n, capacity *cap). */
+static int push_line(unsigned **v, size_t n, size_t *cap, unsigned line)
+{
+	unsigned *nv;
+	size_t c;
+
+	if (n == *cap) {
+		c = *cap == 0 ? 16 : *cap * 2;
+		if (c > (size_t)-1 / sizeof(*nv) || (nv = realloc(*v, c * sizeof(*nv))) == NULL)
+			return MN_ERR_NOMEM;
+		*v = nv;
+		*cap = c;
+	}
+	(*v)[n] = line;
+	return MN_OK;
 }
 
 /*
@@ -911,14 +1223,18 @@ static int parse_store(struct mn_store *s, const char *path, char *buf, size_t l
 	struct mn_binding b;
 	const char *reason = "missing header";
 	char *line, *nl;
+	unsigned *bl = NULL, *pl = NULL, *al = NULL;
+	size_t blc = 0, plc = 0, alc = 0;
 	size_t pos = 0, n, i;
-	unsigned lineno = 1;
-	int r = MN_ERR_FORMAT, v2 = 0;
+	unsigned lineno = 1, version = 0;
+	int r = MN_ERR_FORMAT;
 
 	memset(&b, 0, sizeof(b));
 	if (len == 0)
 		goto out;
 	for (lineno = 1; pos < len; lineno++) {
+		enum rec_kind kind;
+
 		r = MN_ERR_FORMAT;
 		line = buf + pos;
 		if ((nl = memchr(line, '\n', len - pos)) == NULL) {
@@ -934,11 +1250,13 @@ static int parse_store(struct mn_store *s, const char *path, char *buf, size_t l
 		}
 		if (lineno == 1) {
 			if (strcmp(line, MN_STORE_HEADER) == 0)
+				version = 1;
+			else if (strcmp(line, MN_STORE_HEADER_V2) == 0)
+				version = 2;
+			else if (strcmp(line, MN_STORE_HEADER_V3) == 0)
+				version = 3;
+			if (version != 0)
 				continue;
-			if (strcmp(line, MN_STORE_HEADER_V2) == 0) {
-				v2 = 1;
-				continue;
-			}
 			i = sizeof(version_prefix) - 1;
 			if (strncmp(line, version_prefix, i) == 0 && line[i] != '\0' &&
 			    strspn(line + i, "0123456789") == strlen(line + i))
@@ -949,21 +1267,26 @@ static int parse_store(struct mn_store *s, const char *path, char *buf, size_t l
 			reason = "empty line";
 			goto out;
 		}
-		if (v2 && is_phone_line(line)) {
+		kind = line_kind(line);
+		if (kind == REC_PHONE && version >= 2) {
 			struct mn_phone_binding ph;
 
 			if ((r = parse_phone(line, &ph, &reason)) != MN_OK)
 				goto out;
-			r = MN_ERR_FORMAT;
-			if (id_used(s, ph.id)) {
-				reason = "id used twice";
+			if ((r = push_line(&pl, s->pn, &plc, lineno)) != MN_OK ||
+			    (r = phone_push(s, &ph)) != MN_OK) {
+				reason = "out of memory";
 				goto out;
 			}
-			if (phone_dup(s, ph.user, ph.hmac)) {
-				reason = "user enrolled twice with the same phone";
+			continue;
+		}
+		if (kind == REC_ACCOUNT && version >= 3) {
+			struct mn_account ac;
+
+			if ((r = parse_account(line, &ac, &reason)) != MN_OK)
 				goto out;
-			}
-			if ((r = phone_push(s, &ph)) != MN_OK) {
+			if ((r = push_line(&al, s->an, &alc, lineno)) != MN_OK ||
+			    (r = account_push(s, &ac)) != MN_OK) {
 				reason = "out of memory";
 				goto out;
 			}
@@ -971,25 +1294,58 @@ static int parse_store(struct mn_store *s, const char *path, char *buf, size_t l
 		}
 		if ((r = parse_binding(line, &b, &reason)) != MN_OK)
 			goto out;
-		r = MN_ERR_FORMAT;
-		if (id_used(s, b.id)) {
-			reason = "id used twice";
-			goto out;
-		}
-		if (find_dup(s, b.user, b.sha256) >= 0) {
-			reason = "user bound twice to the same certificate";
-			goto out;
-		}
-		if ((r = push(s, &b)) != MN_OK) {
+		if ((r = push_line(&bl, s->n, &blc, lineno)) != MN_OK ||
+		    (r = push(s, &b)) != MN_OK) {
 			reason = "out of memory";
 			goto out;
 		}
 	}
+	if ((r = check_unique(s, bl, pl, al, &lineno, &reason)) != MN_OK)
+		goto out;
 	r = MN_OK;
 out:
 	if (r != MN_OK)
 		set_err(err, errlen, "%s:%u: %s", path, lineno, reason);
 	binding_clear(&b);
+	free(bl);
+	free(pl);
+	free(al);
+	return r;
+}
+
+int mn_store_parse(const char *name, const char *buf, size_t len, struct mn_store **ret, char *err,
+                   size_t errlen)
+{
+	struct mn_store *s = NULL;
+	char *copy = NULL;
+	int r;
+
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
+	if (name == NULL || (buf == NULL && len > 0) || ret == NULL) {
+		r = MN_ERR_INVALID_ARG;
+		goto out;
+	}
+	if (len > STORE_MAX_SIZE) {
+		set_err(err, errlen, "%s: larger than %ld bytes", name, STORE_MAX_SIZE);
+		r = MN_ERR_TOO_LARGE;
+		goto out;
+	}
+	if ((copy = malloc(len + 1)) == NULL || (r = mn_store_new(&s)) != MN_OK) {
+		set_err(err, errlen, "%s: out of memory", name);
+		r = MN_ERR_NOMEM;
+		goto out;
+	}
+	if (len > 0)
+		memcpy(copy, buf, len);
+	copy[len] = '\0';
+	if ((r = parse_store(s, name, copy, len, err, errlen)) != MN_OK)
+		goto out;
+	*ret = s;
+	s = NULL;
+out:
+	mn_store_free(&s);
+	free(copy);
 	return r;
 }
 
@@ -1024,23 +1380,67 @@ out:
 	return r;
 }
 
-/* --------------------------------------------------------------- saving */
-
-int mn_store_save(const struct mn_store *s, const char *path, char *err, size_t errlen)
+int mn_store_add_record(struct mn_store *s, const char *user, const char *record, char *err,
+                        size_t errlen)
 {
-	struct sbuf sb = {NULL, 0, 0};
+	struct mn_store *one = NULL;
+	char *text = NULL;
+	size_t n;
+	const char *header;
 	int r;
-	size_t i;
 
 	if (err != NULL && errlen > 0)
 		err[0] = '\0';
-	if (s == NULL || path == NULL || path[0] == '\0') {
-		r = MN_ERR_INVALID_ARG;
-		goto out;
+	if (s == NULL || user == NULL || record == NULL)
+		return MN_ERR_INVALID_ARG;
+	if (!valid_user(user)) {
+		set_err(err, errlen, "bad user name");
+		return MN_ERR_FORMAT;
 	}
-	/* v1 as long as there is no phone record: older readers keep working */
-	if ((r = sbuf_str(&sb, s->pn > 0 ? MN_STORE_HEADER_V2 "\n" : MN_STORE_HEADER "\n")) !=
-	    MN_OK)
+	if (strchr(record, '\n') != NULL || strlen(record) > STORE_MAX_SIZE / 2) {
+		set_err(err, errlen, "a record is one line");
+		return MN_ERR_FORMAT;
+	}
+	/* the record as line 2 of a one-record v3 store, with id 1 */
+	header = MN_STORE_HEADER_V3;
+	n = strlen(header) + strlen(user) + strlen(record) + 8;
+	if ((text = malloc(n)) == NULL)
+		return MN_ERR_NOMEM;
+	snprintf(text, n, "%s\n%s\t1\t%s\n", header, user, record);
+	if ((r = mn_store_parse("record", text, strlen(text), &one, err, errlen)) != MN_OK)
+		goto out;
+	if (one->n == 1)
+		r = mn_store_add(s, &one->b[0], NULL);
+	else if (one->pn == 1)
+		r = mn_store_phone_add(s, &one->p[0], NULL);
+	else
+		r = mn_store_account_add(s, &one->a[0], NULL);
+	if (r == MN_ERR_INVALID_ARG)
+		set_err(err, errlen, "duplicate record for %s", user);
+	else if (r != MN_OK)
+		set_err(err, errlen, "cannot add the record for %s: %s", user, mn_strerror(r));
+out:
+	mn_store_free(&one);
+	free(text);
+	return r;
+}
+
+/* --------------------------------------------------------------- saving */
+
+int mn_store_format(const struct mn_store *s, char **ret, size_t *ret_len)
+{
+	struct sbuf sb = {NULL, 0, 0};
+	const char *header;
+	size_t i;
+	int r;
+
+	if (s == NULL || ret == NULL)
+		return MN_ERR_INVALID_ARG;
+	/* the lowest version that holds the records: older readers keep working */
+	header = s->an > 0   ? MN_STORE_HEADER_V3 "\n"
+	         : s->pn > 0 ? MN_STORE_HEADER_V2 "\n"
+	                     : MN_STORE_HEADER "\n";
+	if ((r = sbuf_str(&sb, header)) != MN_OK)
 		goto out;
 	for (i = 0; i < s->n; i++)
 		if ((r = put_binding(&sb, &s->b[i])) != MN_OK)
@@ -1048,12 +1448,39 @@ int mn_store_save(const struct mn_store *s, const char *path, char *err, size_t 
 	for (i = 0; i < s->pn; i++)
 		if ((r = put_phone(&sb, &s->p[i])) != MN_OK)
 			goto out;
-
-	r = mn_file_write_atomic(path, sb.p, sb.len, 0600, err, errlen);
+	for (i = 0; i < s->an; i++)
+		if ((r = put_account(&sb, &s->a[i])) != MN_OK)
+			goto out;
+	if ((r = sbuf_add(&sb, "", 1)) != MN_OK) /* NUL, not counted */
+		goto out;
+	*ret = sb.p;
+	if (ret_len != NULL)
+		*ret_len = sb.len - 1;
+	sb.p = NULL;
 out:
-	if (r == MN_ERR_NOMEM)
-		set_err(err, errlen, "%s: out of memory", path);
 	free(sb.p);
+	return r;
+}
+
+int mn_store_save(const struct mn_store *s, const char *path, char *err, size_t errlen)
+{
+	char *text = NULL;
+	size_t len = 0;
+	int r;
+
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
+	if (s == NULL || path == NULL || path[0] == '\0') {
+		r = MN_ERR_INVALID_ARG;
+		goto out;
+	}
+	if ((r = mn_store_format(s, &text, &len)) != MN_OK) {
+		set_err(err, errlen, "%s: out of memory", path);
+		goto out;
+	}
+	r = mn_file_write_atomic(path, text, len, 0600, err, errlen);
+out:
+	free(text);
 	return r;
 }
 

@@ -42,6 +42,7 @@
 
 #define MN_STORE_HEADER       "# mynumber enrollment store v1"
 #define MN_STORE_HEADER_V2    "# mynumber enrollment store v2" /* with phone records */
+#define MN_STORE_HEADER_V3    "# mynumber enrollment store v3" /* with managed accounts */
 #define MN_STORE_MAX_ID       2147483647u
 #define MN_STORE_SPKI_MAX     2048
 #define MN_STORE_CERT_MAX     8192
@@ -84,7 +85,59 @@ struct mn_phone_binding {
 	char label[65];
 };
 
+/*
+ * A managed account, format v3 (written only when the store holds one): a person with no
+ * /etc/passwd line, served by libnss_mynumber from the map that `mynumber` publishes. Line of
+ * 6 TAB-separated fields, the third literally "account":
+ *     user id account uid created gecos
+ *   uid      decimal 1..4294967294 without leading zeros, not 65534; also the gid of the
+ *            account's own group; unique in the store
+ *   created  YYYYMMDDHHMMSSZ
+ *   gecos    percent-encoded, 0..64 bytes decoded, "-" when empty; no ':' ',' or control
+ *            characters
+ * One account per user. ids are unique over all record kinds.
+ */
+struct mn_account {
+	char user[33];
+	unsigned id;
+	unsigned uid;
+	char created[16];
+	char gecos[65];
+};
+
 struct mn_store;
+
+size_t mn_store_account_count(const struct mn_store *s);
+/* The i-th account in file order (NULL when out of range). */
+const struct mn_account *mn_store_account_at(const struct mn_store *s, size_t i);
+/* user's account, or NULL. */
+const struct mn_account *mn_store_account_find(const struct mn_store *s, const char *user);
+/*
+ * Add a copy of *a with the next id. MN_ERR_FORMAT for an invalid field, MN_ERR_INVALID_ARG
+ * when the user already has an account or the uid is taken, MN_ERR_TOO_LARGE when no id is
+ * left.
+ */
+int mn_store_account_add(struct mn_store *s, const struct mn_account *a, unsigned *ret_id);
+
+/*
+ * Add one record for user given as its store line without the user and id fields (for
+ * example the value of a directory attribute): a binding (9 fields from sha256 on), a phone
+ * record ("phone" and 5 fields) or an account ("account" and 3 fields). It gets the next id.
+ * MN_ERR_FORMAT with the reason in err for an invalid record, MN_ERR_INVALID_ARG for a
+ * duplicate.
+ */
+int mn_store_add_record(struct mn_store *s, const char *user, const char *record, char *err,
+                        size_t errlen);
+
+/*
+ * Parse a whole store file held in memory (name is used in error messages only): the same
+ * format and checks as mn_store_load.
+ */
+int mn_store_parse(const char *name, const char *buf, size_t len, struct mn_store **ret, char *err,
+                   size_t errlen);
+
+/* The store in file format, in a new NUL-terminated buffer (free() it). */
+int mn_store_format(const struct mn_store *s, char **ret, size_t *ret_len);
 
 size_t mn_store_phone_count(const struct mn_store *s);
 /* The i-th phone record in file order (NULL when out of range). */
@@ -127,7 +180,8 @@ const struct mn_binding *mn_store_at(const struct mn_store *s, size_t i);
 int mn_store_add(struct mn_store *s, const struct mn_binding *b, unsigned *ret_id);
 
 /*
- * Remove user's binding with this id, or all of user's bindings when id is 0.
+ * Remove user's record (binding, phone or account) with this id, or all of user's records
+ * when id is 0.
  * MN_ERR_NOT_FOUND when nothing matched. *ret_removed (may be NULL) receives the count.
  */
 int mn_store_remove(struct mn_store *s, const char *user, unsigned id, size_t *ret_removed);

@@ -651,7 +651,7 @@ static void test_corrupt_structure(void **state)
 	expect_corrupt_raw(fx, "", 0, 1, "missing header");
 	expect_corrupt_raw(fx, "# mynumber enrollment store\n", 28, 1, "missing header");
 	expect_corrupt_raw(fx, "# mynumber enrollment store v1 \n", 32, 1, "missing header");
-	expect_corrupt_raw(fx, "# mynumber enrollment store v3\n", 31, 1,
+	expect_corrupt_raw(fx, "# mynumber enrollment store v4\n", 31, 1,
 	                   "unsupported store version");
 	expect_corrupt_raw(fx, "# mynumber enrollment store v1", 30, 1, "last line not terminated");
 
@@ -975,12 +975,174 @@ static void test_phone_records(void **state)
 	                   31 + 5 + 2 + 6 + 33 + 65 + 65 + 16 + 2, 2, "fields");
 }
 
+static void expect_corrupt_text(struct fx *fx, const char *text, unsigned line, const char *what)
+{
+	expect_corrupt_raw(fx, text, strlen(text), line, what);
+}
+
+static void test_accounts(void **state)
+{
+	struct fx *fx = *state;
+	struct mn_store *s = NULL, *t = NULL;
+	struct mn_account a;
+	const struct mn_account *q;
+	char err[256], head[64], *text = NULL;
+	unsigned id = 0;
+	size_t len = 0, removed = 0;
+	FILE *f;
+
+	memset(&a, 0, sizeof(a));
+	snprintf(a.user, sizeof(a.user), "kiosk1");
+	a.uid = 70001;
+	snprintf(a.created, sizeof(a.created), "20261123000000Z");
+	snprintf(a.gecos, sizeof(a.gecos), "Kiosk %s", "\xe5\xb1\xb1\xe7\x94\xb0"); /* UTF-8 */
+	assert_int_equal(mn_store_new(&s), MN_OK);
+	assert_int_equal(mn_store_account_add(s, &a, &id), MN_OK);
+	assert_int_equal(id, 1);
+	assert_int_equal(mn_store_account_add(s, &a, NULL), MN_ERR_INVALID_ARG); /* same user */
+	snprintf(a.user, sizeof(a.user), "kiosk2");
+	assert_int_equal(mn_store_account_add(s, &a, NULL), MN_ERR_INVALID_ARG); /* same uid */
+	a.uid = 0;
+	assert_int_equal(mn_store_account_add(s, &a, NULL), MN_ERR_FORMAT);
+	a.uid = 65534;
+	assert_int_equal(mn_store_account_add(s, &a, NULL), MN_ERR_FORMAT);
+	a.uid = 70002;
+	snprintf(a.gecos, sizeof(a.gecos), "a:b");
+	assert_int_equal(mn_store_account_add(s, &a, NULL), MN_ERR_FORMAT);
+	snprintf(a.gecos, sizeof(a.gecos), "a,b");
+	assert_int_equal(mn_store_account_add(s, &a, NULL), MN_ERR_FORMAT);
+	snprintf(a.gecos, sizeof(a.gecos), "-");
+	assert_int_equal(mn_store_account_add(s, &a, &id), MN_OK);
+	assert_int_equal(id, 2);
+	assert_int_equal(mn_store_save(s, fx->path, err, sizeof(err)), MN_OK);
+	mn_store_free(&s);
+
+	f = fopen(fx->path, "r");
+	assert_non_null(f);
+	assert_non_null(fgets(head, sizeof(head), f));
+	fclose(f);
+	assert_string_equal(head, MN_STORE_HEADER_V3 "\n");
+	assert_int_equal(mn_store_load(fx->path, &s, err, sizeof(err)), MN_OK);
+	assert_int_equal(mn_store_account_count(s), 2);
+	q = mn_store_account_find(s, "kiosk1");
+	assert_non_null(q);
+	assert_int_equal(q->uid, 70001);
+	assert_string_equal(q->gecos, "Kiosk \xe5\xb1\xb1\xe7\x94\xb0");
+	q = mn_store_account_find(s, "kiosk2");
+	assert_non_null(q);
+	assert_string_equal(q->gecos, "-");
+	assert_null(mn_store_account_find(s, "nobody"));
+	assert_null(mn_store_account_at(s, 2));
+
+	/* the format round-trips through memory */
+	assert_int_equal(mn_store_format(s, &text, &len), MN_OK);
+	assert_int_equal(strlen(text), len);
+	assert_int_equal(mn_store_parse("mem", text, len, &t, err, sizeof(err)), MN_OK);
+	assert_int_equal(mn_store_account_count(t), 2);
+	mn_store_free(&t);
+	assert_int_equal(mn_store_parse("mem", text, len - 1, &t, err, sizeof(err)), MN_ERR_FORMAT);
+	assert_null(t);
+	assert_non_null(strstr(err, "mem:3: last line not terminated"));
+	free(text);
+
+	/* a record from a directory attribute: next id, same checks */
+	assert_int_equal(mn_store_add_record(s, "hanako", "account\t70003\t20261123000000Z\t-", err,
+	                                     sizeof(err)),
+	                 MN_OK);
+	assert_int_equal(mn_store_account_find(s, "hanako")->id, 3);
+	assert_int_equal(mn_store_add_record(s, "hanako2", "account\t70003\t20261123000000Z\t-",
+	                                     err, sizeof(err)),
+	                 MN_ERR_INVALID_ARG);
+	assert_non_null(strstr(err, "duplicate"));
+	assert_int_equal(
+	    mn_store_add_record(s, "x", "account\t7\t20261323000000Z\t-", err, sizeof(err)),
+	    MN_ERR_FORMAT);
+	assert_non_null(strstr(err, "bad creation time"));
+	assert_int_equal(
+	    mn_store_add_record(s, "x", "account\t7\t20261123000000Z\t-\n", err, sizeof(err)),
+	    MN_ERR_FORMAT);
+	assert_int_equal(
+	    mn_store_add_record(s, "-x", "account\t7\t20261123000000Z\t-", err, sizeof(err)),
+	    MN_ERR_FORMAT);
+	assert_int_equal(mn_store_add_record(s, "y", "phone\tzz", err, sizeof(err)), MN_ERR_FORMAT);
+	assert_int_equal(mn_store_remove(s, "kiosk1", 0, &removed), MN_OK);
+	assert_int_equal(removed, 1);
+	assert_null(mn_store_account_find(s, "kiosk1"));
+	mn_store_free(&s);
+
+	/* corrupt account lines, with the line that is wrong */
+	expect_corrupt_text(fx,
+	                    "# mynumber enrollment store v2\nk\t1\taccount\t70001\t"
+	                    "20261123000000Z\t-\n",
+	                    2, "fields");
+	expect_corrupt_text(fx,
+	                    "# mynumber enrollment store v3\nk\t1\taccount\t070001\t"
+	                    "20261123000000Z\t-\n",
+	                    2, "bad uid");
+	expect_corrupt_text(fx,
+	                    "# mynumber enrollment store v3\nk\t1\taccount\t4294967295\t"
+	                    "20261123000000Z\t-\n",
+	                    2, "bad uid");
+	expect_corrupt_text(fx,
+	                    "# mynumber enrollment store v3\nk\t1\taccount\t70001\t"
+	                    "20261123000000Z\n",
+	                    2, "fewer than 6 fields");
+	expect_corrupt_text(fx,
+	                    "# mynumber enrollment store v3\nk\t1\taccount\t70001\t"
+	                    "20261123000000Z\ta%3Ab\n",
+	                    2, "bad gecos");
+	expect_corrupt_text(fx,
+	                    "# mynumber enrollment store v3\nk\t1\taccount\t70001\t"
+	                    "20261123000000Z\t-\nj\t2\taccount\t70002\t20261123000000Z\t-\n"
+	                    "m\t3\taccount\t70001\t20261123000000Z\t-\n",
+	                    4, "uid used twice");
+	expect_corrupt_text(fx,
+	                    "# mynumber enrollment store v3\nk\t1\taccount\t70001\t"
+	                    "20261123000000Z\t-\nk\t2\taccount\t70002\t20261123000000Z\t-\n",
+	                    3, "user has two accounts");
+	expect_corrupt_text(fx,
+	                    "# mynumber enrollment store v3\nk\t7\taccount\t70001\t"
+	                    "20261123000000Z\t-\nj\t7\taccount\t70002\t20261123000000Z\t-\n",
+	                    3, "id used twice");
+}
+
+/* A large store loads in O(n log n): 100,000 accounts (not timed; a quadratic check would
+ * take minutes and trip the test timeout). */
+static void test_large_store(void **state)
+{
+	struct fx *fx = *state;
+	struct mn_store *s = NULL;
+	char *text, err[256];
+	size_t cap = 100000 * 64 + 64, k, i;
+
+	text = malloc(cap);
+	assert_non_null(text);
+	k = (size_t)snprintf(text, cap, "%s\n", MN_STORE_HEADER_V3);
+	for (i = 0; i < 100000; i++)
+		k += (size_t)snprintf(text + k, cap - k,
+		                      "u%zu\t%zu\taccount\t%zu\t20261123000000Z\t-\n", i, i + 1,
+		                      100000 + i);
+	assert_int_equal(mn_store_parse("big", text, k, &s, err, sizeof(err)), MN_OK);
+	assert_int_equal(mn_store_account_count(s), 100000);
+	mn_store_free(&s);
+	/* the last line repeats the first uid */
+	k = (size_t)snprintf(text + k, cap - k,
+	                     "dup\t100001\taccount\t100000\t20261123000000Z\t-\n") +
+	    k;
+	assert_int_equal(mn_store_parse("big", text, k, &s, err, sizeof(err)), MN_ERR_FORMAT);
+	assert_non_null(strstr(err, "big:100002: uid used twice"));
+	free(text);
+	(void)fx;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_roundtrip, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_missing_file_is_empty, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_phone_records, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_accounts, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_large_store, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_ids_and_remove, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_add_validation, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_corrupt_fields, setup, teardown),
