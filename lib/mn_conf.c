@@ -171,20 +171,6 @@ struct mn_conf {
 
 #define BACKEND_SECTION_BASE 1000 /* section index of be[0] while parsing */
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 static int find_key(const char *section, const char *key)
 {
 	size_t i;
@@ -642,13 +628,13 @@ static int parse_conf(struct mn_conf *c, const char *path, const char *buf, size
 		nl = memchr(buf + pos, '\n', len - pos);
 		n = nl != NULL ? (size_t)(nl - (buf + pos)) : len - pos;
 		if (n > CONF_MAX_LINE) {
-			set_err(err, errlen, "%s:%u: line longer than %d bytes", path, lineno,
+			mn_errf(err, errlen, "%s:%u: line longer than %d bytes", path, lineno,
 			        CONF_MAX_LINE);
 			r = MN_ERR_FORMAT;
 			goto out;
 		}
 		if (memchr(buf + pos, '\0', n) != NULL) {
-			set_err(err, errlen, "%s:%u: NUL byte", path, lineno);
+			mn_errf(err, errlen, "%s:%u: NUL byte", path, lineno);
 			r = MN_ERR_FORMAT;
 			goto out;
 		}
@@ -658,7 +644,7 @@ static int parse_conf(struct mn_conf *c, const char *path, const char *buf, size
 		r = parse_line(c, line, lineno, &section, seen_section, first_line, reason,
 		               sizeof(reason));
 		if (r != MN_OK) {
-			set_err(err, errlen, "%s:%u: %s", path, lineno, reason);
+			mn_errf(err, errlen, "%s:%u: %s", path, lineno, reason);
 			goto out;
 		}
 	}
@@ -708,21 +694,21 @@ static int check_together(const struct mn_conf *c, const char *path, char *err, 
 	    mn_conf_get_uint(c, "accounts", "group_gid", &gid) != MN_OK)
 		return MN_ERR_INTERNAL;
 	if (lo > hi) {
-		set_err(err, errlen, "%s: [accounts] uid_min is above uid_max", path);
+		mn_errf(err, errlen, "%s: [accounts] uid_min is above uid_max", path);
 		return MN_ERR_FORMAT;
 	}
 	if ((group[0] != '\0') != (gid != 0)) {
-		set_err(err, errlen, "%s: [accounts] group and group_gid go together", path);
+		mn_errf(err, errlen, "%s: [accounts] group and group_gid go together", path);
 		return MN_ERR_FORMAT;
 	}
 	if (gid != 0 && gid >= lo && gid <= hi) {
-		set_err(err, errlen, "%s: [accounts] group_gid is inside the uid range", path);
+		mn_errf(err, errlen, "%s: [accounts] group_gid is inside the uid range", path);
 		return MN_ERR_FORMAT;
 	}
 	if (strcmp(mn_conf_get(c, "", "store_backend"), "ldap") == 0 &&
 	    (mn_conf_get(c, "ldap", "uri")[0] == '\0' ||
 	     mn_conf_get(c, "ldap", "base")[0] == '\0')) {
-		set_err(err, errlen, "%s: store_backend = ldap needs [ldap] uri and base", path);
+		mn_errf(err, errlen, "%s: store_backend = ldap needs [ldap] uri and base", path);
 		return MN_ERR_FORMAT;
 	}
 	return MN_OK;
@@ -738,7 +724,7 @@ int mn_conf_load(const char *path, struct mn_conf **ret, char *err, size_t errle
 	if (err != NULL && errlen > 0)
 		err[0] = '\0';
 	if (path == NULL || ret == NULL) {
-		set_err(err, errlen, "invalid argument");
+		mn_errf(err, errlen, "invalid argument");
 		r = MN_ERR_INVALID_ARG;
 		goto out;
 	}
@@ -754,7 +740,7 @@ int mn_conf_load(const char *path, struct mn_conf **ret, char *err, size_t errle
 	c = NULL;
 out:
 	if (r == MN_ERR_NOMEM)
-		set_err(err, errlen, "%s: out of memory", path != NULL ? path : "");
+		mn_errf(err, errlen, "%s: out of memory", path != NULL ? path : "");
 	mn_conf_free(&c);
 	free(buf);
 	return r;

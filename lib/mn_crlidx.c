@@ -84,26 +84,12 @@ struct crl_info {
 
 /* ---------------------------------------------------------------- small helpers */
 
-static void set_err(char *err, size_t len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || len == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, len, fmt, ap);
-	va_end(ap);
-}
-
 /* "what: <OpenSSL's reason>", and clear OpenSSL's error queue. */
 static void set_ssl_err(char *err, size_t len, const char *what)
 {
 	const char *reason = ERR_reason_error_string(ERR_peek_last_error());
 
-	set_err(err, len, "%s: %s", what, reason != NULL ? reason : "no detail from OpenSSL");
+	mn_errf(err, len, "%s: %s", what, reason != NULL ? reason : "no detail from OpenSSL");
 	ERR_clear_error();
 }
 
@@ -252,25 +238,25 @@ static int load_crl(const char *path, X509_CRL **ret, char *err, size_t errlen)
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0) {
 		r = errno == ENOENT ? MN_ERR_NOT_FOUND : MN_ERR_IO;
-		set_err(err, errlen, "%s: cannot open the CRL: %s", path, strerror(errno));
+		mn_errf(err, errlen, "%s: cannot open the CRL: %s", path, strerror(errno));
 		goto out;
 	}
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		set_err(err, errlen, "%s: not a regular file", path);
+		mn_errf(err, errlen, "%s: not a regular file", path);
 		goto out;
 	}
 	if (st.st_size > MN_CRLIDX_MAX_CRL) {
-		set_err(err, errlen, "%s: CRL larger than %ld MiB", path, MN_CRLIDX_MAX_CRL >> 20);
+		mn_errf(err, errlen, "%s: CRL larger than %ld MiB", path, MN_CRLIDX_MAX_CRL >> 20);
 		r = MN_ERR_TOO_LARGE;
 		goto out;
 	}
 	if (pread(fd, &first, 1, 0) != 1) {
-		set_err(err, errlen, "%s: empty or unreadable CRL file", path);
+		mn_errf(err, errlen, "%s: empty or unreadable CRL file", path);
 		r = MN_ERR_FORMAT;
 		goto out;
 	}
 	if ((fp = fdopen(fd, "rb")) == NULL) {
-		set_err(err, errlen, "%s: %s", path, strerror(errno));
+		mn_errf(err, errlen, "%s: %s", path, strerror(errno));
 		goto out;
 	}
 	fd = -1;
@@ -346,14 +332,14 @@ static int find_issuer(X509_CRL *crl, STACK_OF(X509) *anchors, X509 **ret, char 
 	}
 	name_str(iname, name, sizeof(name));
 	if (named == 0)
-		set_err(err, errlen, "no trust anchor is named %s (the CRL issuer)", name);
+		mn_errf(err, errlen, "no trust anchor is named %s (the CRL issuer)", name);
 	else if (verified == 0)
-		set_err(err, errlen,
+		mn_errf(err, errlen,
 		        "the CRL signature does not verify with any of the %d trust anchor(s) "
 		        "named %s: not signed by a trusted CA",
 		        named, name);
 	else
-		set_err(err, errlen,
+		mn_errf(err, errlen,
 		        "the trust anchor %s that signed the CRL is not a CA allowed to sign CRLs "
 		        "(basicConstraints cA and cRLSign key usage needed)",
 		        name);
@@ -371,12 +357,12 @@ static int check_aki(X509_CRL *crl, X509 *ca, char *err, size_t errlen)
 	if (akid == NULL) {
 		if (crit == -1)
 			return MN_OK;
-		set_err(err, errlen, "malformed or repeated authorityKeyIdentifier in the CRL");
+		mn_errf(err, errlen, "malformed or repeated authorityKeyIdentifier in the CRL");
 		ERR_clear_error();
 		return MN_ERR_FORMAT;
 	}
 	if (akid->keyid != NULL && ski != NULL && ASN1_OCTET_STRING_cmp(akid->keyid, ski) != 0) {
-		set_err(err, errlen,
+		mn_errf(err, errlen,
 		        "the CRL's authorityKeyIdentifier is not the subjectKeyIdentifier of the "
 		        "CA whose key signed it");
 		r = MN_ERR_FORMAT;
@@ -394,15 +380,15 @@ static int check_idp(X509_CRL *crl, char *err, size_t errlen)
 	if (idp == NULL) {
 		if (crit == -1)
 			return MN_OK;
-		set_err(err, errlen, "malformed or repeated issuingDistributionPoint in the CRL");
+		mn_errf(err, errlen, "malformed or repeated issuingDistributionPoint in the CRL");
 		ERR_clear_error();
 		return MN_ERR_FORMAT;
 	}
 	if (idp->indirectCRL > 0) {
-		set_err(err, errlen, "indirect CRLs are not supported");
+		mn_errf(err, errlen, "indirect CRLs are not supported");
 		r = MN_ERR_UNSUPPORTED;
 	} else if (idp->onlysomereasons != NULL || idp->onlyCA > 0 || idp->onlyattr > 0) {
-		set_err(err, errlen,
+		mn_errf(err, errlen,
 		        "the CRL covers only some reasons or only CA or attribute certificates "
 		        "(issuingDistributionPoint): not supported");
 		r = MN_ERR_UNSUPPORTED;
@@ -424,14 +410,14 @@ static int get_number(X509_CRL *crl, struct crl_info *info, char *err, size_t er
 	if (num == NULL) {
 		if (crit == -1)
 			return MN_OK;
-		set_err(err, errlen, "malformed or repeated CRL number");
+		mn_errf(err, errlen, "malformed or repeated CRL number");
 		ERR_clear_error();
 		return MN_ERR_FORMAT;
 	}
 	p = ASN1_STRING_get0_data(num);
 	len = (size_t)ASN1_STRING_length(num);
 	if (ASN1_STRING_type(num) == V_ASN1_NEG_INTEGER) {
-		set_err(err, errlen, "negative CRL number");
+		mn_errf(err, errlen, "negative CRL number");
 		goto out;
 	}
 	if (len == 0) {
@@ -440,7 +426,7 @@ static int get_number(X509_CRL *crl, struct crl_info *info, char *err, size_t er
 	} else {
 		p = strip_zeros(p, &len);
 		if (len > MN_CRLIDX_MAX_SERIAL) {
-			set_err(err, errlen, "CRL number longer than 20 octets");
+			mn_errf(err, errlen, "CRL number longer than 20 octets");
 			goto out;
 		}
 		memcpy(info->number, p, len);
@@ -462,14 +448,14 @@ static int get_base(X509_CRL *crl, struct crl_info *info, char *err, size_t errl
 
 	num = X509_CRL_get_ext_d2i(crl, NID_delta_crl, &crit, NULL);
 	if (num == NULL || crit != 1 || ASN1_STRING_type(num) == V_ASN1_NEG_INTEGER) {
-		set_err(err, errlen, "malformed deltaCRLIndicator (must be critical)");
+		mn_errf(err, errlen, "malformed deltaCRLIndicator (must be critical)");
 		goto out;
 	}
 	p = ASN1_STRING_get0_data(num);
 	len = (size_t)ASN1_STRING_length(num);
 	p = strip_zeros(p, &len);
 	if (len > MN_CRLIDX_MAX_SERIAL) {
-		set_err(err, errlen, "BaseCRLNumber longer than 20 octets");
+		mn_errf(err, errlen, "BaseCRLNumber longer than 20 octets");
 		goto out;
 	}
 	memcpy(info->base, p, len);
@@ -509,7 +495,7 @@ static int check_extensions(X509_CRL *crl, struct crl_info *info, char *err, siz
 			break;
 		default:
 			OBJ_obj2txt(oid, sizeof(oid), obj, 1);
-			set_err(err, errlen, "unsupported critical CRL extension %s", oid);
+			mn_errf(err, errlen, "unsupported critical CRL extension %s", oid);
 			return MN_ERR_UNSUPPORTED;
 		}
 	}
@@ -524,29 +510,29 @@ static int check_times(X509_CRL *crl, time_t now, struct crl_info *info, char *e
 	char a[32], b[32];
 
 	if (asn1_time_unix(X509_CRL_get0_lastUpdate(crl), &info->this_update) != MN_OK) {
-		set_err(err, errlen, "malformed thisUpdate in the CRL");
+		mn_errf(err, errlen, "malformed thisUpdate in the CRL");
 		return MN_ERR_FORMAT;
 	}
 	if (next == NULL) {
-		set_err(err, errlen, "the CRL has no nextUpdate");
+		mn_errf(err, errlen, "the CRL has no nextUpdate");
 		return MN_ERR_FORMAT;
 	}
 	if (asn1_time_unix(next, &info->next_update) != MN_OK) {
-		set_err(err, errlen, "malformed nextUpdate in the CRL");
+		mn_errf(err, errlen, "malformed nextUpdate in the CRL");
 		return MN_ERR_FORMAT;
 	}
 	time_str(info->this_update, a);
 	time_str(info->next_update, b);
 	if (info->this_update > (int64_t)now + FUTURE_SLACK) {
-		set_err(err, errlen, "CRL thisUpdate %s is in the future", a);
+		mn_errf(err, errlen, "CRL thisUpdate %s is in the future", a);
 		return MN_ERR_FORMAT;
 	}
 	if (info->next_update <= info->this_update) {
-		set_err(err, errlen, "CRL nextUpdate %s is not after thisUpdate %s", b, a);
+		mn_errf(err, errlen, "CRL nextUpdate %s is not after thisUpdate %s", b, a);
 		return MN_ERR_FORMAT;
 	}
 	if (info->next_update < (int64_t)now) {
-		set_err(err, errlen, "CRL expired at %s", b);
+		mn_errf(err, errlen, "CRL expired at %s", b);
 		return MN_ERR_FORMAT;
 	}
 	return MN_OK;
@@ -571,7 +557,7 @@ static int entry_extensions(X509_REVOKED *rev, int delta, int *reason, char *wha
 		    nid == NID_invalidity_date)
 			continue;
 		OBJ_obj2txt(oid, sizeof(oid), X509_EXTENSION_get_object(ext), 1);
-		set_err(err, errlen, "CRL entry %s has an unsupported critical extension %s%s",
+		mn_errf(err, errlen, "CRL entry %s has an unsupported critical extension %s%s",
 		        what, oid, nid == NID_certificate_issuer ? " (indirect CRL)" : "");
 		return MN_ERR_UNSUPPORTED;
 	}
@@ -581,17 +567,17 @@ static int entry_extensions(X509_REVOKED *rev, int delta, int *reason, char *wha
 		if (crit == -1)
 			return MN_OK;
 		ERR_clear_error();
-		set_err(err, errlen, "CRL entry %s has a malformed or repeated reasonCode", what);
+		mn_errf(err, errlen, "CRL entry %s has a malformed or repeated reasonCode", what);
 		return MN_ERR_FORMAT;
 	}
 	v = ASN1_ENUMERATED_get(e);
 	ASN1_ENUMERATED_free(e);
 	if (v < 0 || v > 10 || v == 7) {
-		set_err(err, errlen, "CRL entry %s has an invalid reasonCode %ld", what, v);
+		mn_errf(err, errlen, "CRL entry %s has an invalid reasonCode %ld", what, v);
 		return MN_ERR_FORMAT;
 	}
 	if (v == 8 && !delta) {
-		set_err(err, errlen,
+		mn_errf(err, errlen,
 		        "CRL entry %s has reason removeFromCRL, which only delta CRLs "
 		        "may carry",
 		        what);
@@ -615,7 +601,7 @@ static int make_record(X509_REVOKED *rev, int delta, size_t i, unsigned char *re
 
 	snprintf(what, sizeof(what), "#%zu", i + 1);
 	if (ASN1_STRING_type(sn) == V_ASN1_NEG_INTEGER) {
-		set_err(err, errlen, "CRL entry %s has a negative serial number", what);
+		mn_errf(err, errlen, "CRL entry %s has a negative serial number", what);
 		return MN_ERR_FORMAT;
 	}
 	if (len == 0) { /* zero */
@@ -624,7 +610,7 @@ static int make_record(X509_REVOKED *rev, int delta, size_t i, unsigned char *re
 	}
 	p = strip_zeros(p, &len);
 	if (len > MN_CRLIDX_MAX_SERIAL) {
-		set_err(err, errlen, "CRL entry %s has a serial number longer than 20 octets",
+		mn_errf(err, errlen, "CRL entry %s has a serial number longer than 20 octets",
 		        what);
 		return MN_ERR_FORMAT;
 	}
@@ -632,7 +618,7 @@ static int make_record(X509_REVOKED *rev, int delta, size_t i, unsigned char *re
 	hex(p, len, what + strlen(what));
 	strcat(what, ")");
 	if (asn1_time_unix(X509_REVOKED_get0_revocationDate(rev), &date) != MN_OK) {
-		set_err(err, errlen, "CRL entry %s has a malformed revocationDate", what);
+		mn_errf(err, errlen, "CRL entry %s has a malformed revocationDate", what);
 		return MN_ERR_FORMAT;
 	}
 	if ((r = entry_extensions(rev, delta, &reason, what, err, errlen)) != MN_OK)
@@ -671,11 +657,11 @@ static int make_records(X509_CRL *crl, int delta, unsigned char **ret, size_t *r
 	if (revs == NULL)
 		n = 0;
 	if (n > UINT32_MAX) {
-		set_err(err, errlen, "too many CRL entries");
+		mn_errf(err, errlen, "too many CRL entries");
 		return MN_ERR_TOO_LARGE;
 	}
 	if (n > 0 && (recs = malloc(n * MN_CRLIDX_RECORD_SIZE)) == NULL) {
-		set_err(err, errlen, "out of memory for %zu CRL entries", n);
+		mn_errf(err, errlen, "out of memory for %zu CRL entries", n);
 		return MN_ERR_NOMEM;
 	}
 	for (i = 0; i < n; i++) {
@@ -728,7 +714,7 @@ static int check_rollback(const struct mn_crlidx *old, const struct crl_info *in
 	hex(onum, olen, a);
 	hex(info->number, info->number_len, b);
 	if (olen > 0 && info->number_len == 0) {
-		set_err(err, errlen,
+		mn_errf(err, errlen,
 		        "the CRL has no CRL number but the current index has number 0x%s: refused",
 		        a);
 		return MN_ERR_FORMAT;
@@ -736,7 +722,7 @@ static int check_rollback(const struct mn_crlidx *old, const struct crl_info *in
 	if (olen > 0) {
 		c = num_cmp(info->number, info->number_len, onum, olen);
 		if (c < 0) {
-			set_err(err, errlen,
+			mn_errf(err, errlen,
 			        "CRL number 0x%s is lower than 0x%s of the current index: rollback "
 			        "refused",
 			        b, a);
@@ -748,7 +734,7 @@ static int check_rollback(const struct mn_crlidx *old, const struct crl_info *in
 	if (info->this_update < mn_crlidx_this_update(old)) {
 		time_str(info->this_update, ta);
 		time_str(mn_crlidx_this_update(old), tb);
-		set_err(err, errlen,
+		mn_errf(err, errlen,
 		        "CRL thisUpdate %s is older than %s of the current index: rollback refused",
 		        ta, tb);
 		return MN_ERR_FORMAT;
@@ -781,32 +767,32 @@ static int write_index(int dirfd, const char *dir, const char *path, const unsig
 	int fd = -1, r = MN_ERR_IO;
 
 	if ((size_t)snprintf(tmp, sizeof(tmp), "%s/.%s.XXXXXX", dir, base) >= sizeof(tmp)) {
-		set_err(err, errlen, "%s: path too long", dir);
+		mn_errf(err, errlen, "%s: path too long", dir);
 		return MN_ERR_TOO_LARGE;
 	}
 	if ((fd = mkostemp(tmp, O_CLOEXEC)) < 0) {
-		set_err(err, errlen, "%s: cannot create a temporary file: %s", dir,
+		mn_errf(err, errlen, "%s: cannot create a temporary file: %s", dir,
 		        strerror(errno));
 		return MN_ERR_IO;
 	}
 	if (fchmod(fd, 0644) != 0 || write_all(fd, hdr, MN_CRLIDX_HEADER_SIZE) != MN_OK ||
 	    (n > 0 && write_all(fd, recs, n * MN_CRLIDX_RECORD_SIZE) != MN_OK) || fsync(fd) != 0) {
-		set_err(err, errlen, "%s: cannot write: %s", tmp, strerror(errno));
+		mn_errf(err, errlen, "%s: cannot write: %s", tmp, strerror(errno));
 		goto out;
 	}
 	if (close(fd) != 0) {
 		fd = -1;
-		set_err(err, errlen, "%s: cannot write: %s", tmp, strerror(errno));
+		mn_errf(err, errlen, "%s: cannot write: %s", tmp, strerror(errno));
 		goto out;
 	}
 	fd = -1;
 	if (rename(tmp, path) != 0) {
-		set_err(err, errlen, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
+		mn_errf(err, errlen, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
 		goto out;
 	}
 	tmp[0] = '\0';
 	if (fsync(dirfd) != 0) {
-		set_err(err, errlen, "%s: fsync: %s", dir, strerror(errno));
+		mn_errf(err, errlen, "%s: fsync: %s", dir, strerror(errno));
 		goto out;
 	}
 	r = MN_OK;
@@ -834,31 +820,31 @@ static int apply_delta(struct mn_crlidx *old, const struct crl_info *info, unsig
 
 	if (old == NULL || memcmp(mn_crlidx_issuer_key_id(old), info->key_id, MN_KEY_ID_LEN) != 0 ||
 	    memcmp(mn_crlidx_issuer_name_sha256(old), info->name_hash, NAME_HASH_LEN) != 0) {
-		set_err(err, errlen, "a delta CRL needs the base CRL imported first");
+		mn_errf(err, errlen, "a delta CRL needs the base CRL imported first");
 		return MN_ERR_NOT_FOUND;
 	}
 	onum = mn_crlidx_crl_number(old, &olen);
 	hex(onum, olen, a);
 	hex(info->base, info->base_len, b);
 	if (olen == 0 || num_cmp(onum, olen, info->base, info->base_len) < 0) {
-		set_err(err, errlen,
+		mn_errf(err, errlen,
 		        "the delta CRL is based on CRL 0x%s, the index has 0x%s: "
 		        "import that base CRL first",
 		        b, olen ? a : "(none)");
 		return MN_ERR_NOT_FOUND;
 	}
 	if (info->number_len == 0 || num_cmp(info->number, info->number_len, onum, olen) <= 0) {
-		set_err(err, errlen, "the delta CRL is not newer than the index (0x%s)", a);
+		mn_errf(err, errlen, "the delta CRL is not newer than the index (0x%s)", a);
 		return MN_ERR_FORMAT;
 	}
 	on = old->count;
 	if (on + *n > UINT32_MAX || (out = malloc((on + *n) * MN_CRLIDX_RECORD_SIZE + 1)) == NULL) {
-		set_err(err, errlen, "out of memory merging the delta CRL");
+		mn_errf(err, errlen, "out of memory merging the delta CRL");
 		return MN_ERR_NOMEM;
 	}
 	if ((o = map_all(old)) == NULL) {
 		free(out);
-		set_err(err, errlen, "cannot map the current index");
+		mn_errf(err, errlen, "cannot map the current index");
 		return MN_ERR_IO;
 	}
 	o += MN_CRLIDX_HEADER_SIZE;
@@ -915,7 +901,7 @@ static int check_crl(X509_CRL *crl, STACK_OF(X509) *anchors, time_t now, struct 
 		return r;
 	if (mn_key_id(ca, info->key_id) != MN_OK ||
 	    mn_name_sha256(X509_CRL_get_issuer(crl), info->name_hash) != MN_OK) {
-		set_err(err, errlen, "cannot hash the issuer's key or name");
+		mn_errf(err, errlen, "cannot hash the issuer's key or name");
 		return MN_ERR_CRYPTO;
 	}
 	return MN_OK;
@@ -945,24 +931,24 @@ int mn_crl_import(const char *crl_path, STACK_OF(X509) *anchors, time_t now, con
 		goto out;
 	hex(info.key_id, MN_KEY_ID_LEN, kid);
 	if ((size_t)snprintf(path, sizeof(path), "%s/%s.idx", index_dir, kid) >= sizeof(path)) {
-		set_err(err, errlen, "%s: index path too long", index_dir);
+		mn_errf(err, errlen, "%s: index path too long", index_dir);
 		r = MN_ERR_TOO_LARGE;
 		goto out;
 	}
 	if (ret_index_path != NULL && strlen(path) >= pathlen) {
-		set_err(err, errlen, "the buffer for the index path is too small");
+		mn_errf(err, errlen, "the buffer for the index path is too small");
 		r = MN_ERR_TOO_LARGE;
 		goto out;
 	}
 
 	if ((dirfd = open(index_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
-		set_err(err, errlen, "%s: cannot open the index directory: %s", index_dir,
+		mn_errf(err, errlen, "%s: cannot open the index directory: %s", index_dir,
 		        strerror(errno));
 		r = MN_ERR_IO;
 		goto out;
 	}
 	if (flock(dirfd, LOCK_EX) != 0) {
-		set_err(err, errlen, "%s: cannot lock: %s", index_dir, strerror(errno));
+		mn_errf(err, errlen, "%s: cannot lock: %s", index_dir, strerror(errno));
 		r = MN_ERR_IO;
 		goto out;
 	}
@@ -1004,25 +990,25 @@ static int check_header(const unsigned char *h, size_t size, char *err, size_t e
 	size_t i, nlen = h[H_CRL_NUMBER];
 
 	if (memcmp(h + H_MAGIC, MN_CRLIDX_MAGIC, 8) != 0) {
-		set_err(err, errlen, "%s: not a CRL index (bad magic)", path);
+		mn_errf(err, errlen, "%s: not a CRL index (bad magic)", path);
 		return MN_ERR_FORMAT;
 	}
 	if (version != MN_CRLIDX_VERSION) {
-		set_err(err, errlen, "%s: unsupported CRL index version %u", path, version);
+		mn_errf(err, errlen, "%s: unsupported CRL index version %u", path, version);
 		return MN_ERR_UNSUPPORTED;
 	}
 	if ((uint64_t)size != want) {
-		set_err(err, errlen, "%s: size %zu does not match %llu records", path, size,
+		mn_errf(err, errlen, "%s: size %zu does not match %llu records", path, size,
 		        (unsigned long long)count);
 		return (uint64_t)size < want ? MN_ERR_TRUNCATED : MN_ERR_TRAILING;
 	}
 	if (get_i64(h + H_NEXT_UPDATE) <= get_i64(h + H_THIS_UPDATE) || nlen > 20) {
-		set_err(err, errlen, "%s: corrupt CRL index header", path);
+		mn_errf(err, errlen, "%s: corrupt CRL index header", path);
 		return MN_ERR_FORMAT;
 	}
 	for (i = H_CRL_NUMBER + 1 + nlen; i < MN_CRLIDX_HEADER_SIZE; i++) {
 		if (h[i] != 0 && (i < H_KEY_ID || i >= H_RESERVED)) {
-			set_err(err, errlen, "%s: non-zero padding in the CRL index header", path);
+			mn_errf(err, errlen, "%s: non-zero padding in the CRL index header", path);
 			return MN_ERR_FORMAT;
 		}
 	}
@@ -1041,32 +1027,32 @@ int mn_crlidx_open(const char *path, struct mn_crlidx **ret, char *err, size_t e
 		return MN_ERR_INVALID_ARG;
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0) {
 		r = errno == ENOENT ? MN_ERR_NOT_FOUND : MN_ERR_IO;
-		set_err(err, errlen, "%s: %s", path, strerror(errno));
+		mn_errf(err, errlen, "%s: %s", path, strerror(errno));
 		goto out;
 	}
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		set_err(err, errlen, "%s: not a regular file", path);
+		mn_errf(err, errlen, "%s: not a regular file", path);
 		goto out;
 	}
 	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
-		set_err(err, errlen, "%s: writable by group or others", path);
+		mn_errf(err, errlen, "%s: writable by group or others", path);
 		goto out;
 	}
 	if (st.st_size < MN_CRLIDX_HEADER_SIZE) {
-		set_err(err, errlen, "%s: truncated CRL index", path);
+		mn_errf(err, errlen, "%s: truncated CRL index", path);
 		r = MN_ERR_TRUNCATED;
 		goto out;
 	}
 	if ((uint64_t)st.st_size >
 	        MN_CRLIDX_HEADER_SIZE + (uint64_t)MN_CRLIDX_RECORD_SIZE * UINT32_MAX ||
 	    (uint64_t)st.st_size > SIZE_MAX) {
-		set_err(err, errlen, "%s: too large for a CRL index", path);
+		mn_errf(err, errlen, "%s: too large for a CRL index", path);
 		r = MN_ERR_TOO_LARGE;
 		goto out;
 	}
 	size = (size_t)st.st_size;
 	if (pread(fd, hdr, sizeof(hdr), 0) != (ssize_t)sizeof(hdr)) {
-		set_err(err, errlen, "%s: cannot read the header", path);
+		mn_errf(err, errlen, "%s: cannot read the header", path);
 		goto out;
 	}
 	if ((r = check_header(hdr, size, err, errlen, path)) != MN_OK)

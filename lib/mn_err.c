@@ -1,3 +1,6 @@
+#include <stdarg.h>
+#include <stdio.h>
+
 #include "mn_err.h"
 
 const char *mn_strerror(int err)
@@ -49,4 +52,15 @@ const char *mn_strerror(int err)
 		return "directory unavailable and no fresh cached answer";
 	}
 	return "unknown error";
+}
+
+void mn_errf(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
 }

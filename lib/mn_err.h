@@ -2,6 +2,8 @@
 #ifndef MN_ERR_H
 #define MN_ERR_H
 
+#include <stddef.h>
+
 enum {
 	MN_OK = 0,
 	MN_ERR_INVALID_ARG = -1, /* caller passed something unusable */
@@ -29,5 +31,8 @@ enum {
 
 /* A short English description of an MN_ERR_* code (never NULL). */
 const char *mn_strerror(int err);
+
+/* printf into err[errlen] (the "reason" out-parameter); nothing when err is NULL or errlen 0. */
+void mn_errf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 #endif

@@ -36,27 +36,12 @@ struct mn_store {
 
 #define N_PHONE_FIELDS   8
 #define N_ACCOUNT_FIELDS 6
-#define MAX_LINE_FIELDS  11
 
 /* A growing output buffer. */
 struct sbuf {
 	char *p;
 	size_t len, cap;
 };
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 static void binding_clear(struct mn_binding *b)
 {
@@ -84,18 +69,24 @@ static int sha256_hex(const unsigned char *d, size_t n, char out[65])
 
 /* --------------------------------------------------------------- field checks */
 
-static int valid_user(const char *u)
+int mn_store_user_valid_n(const char *u, size_t n)
 {
 	size_t i;
 
-	for (i = 0; u[i] != '\0'; i++) {
+	if (u == NULL || n == 0 || n > 32)
+		return 0;
+	for (i = 0; i < n; i++) {
 		char c = u[i];
-		int ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-		         (c >= '0' && c <= '9') || c == '_' || (i > 0 && (c == '.' || c == '-'));
-		if (!ok || i >= 32)
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		      c == '_' || (i > 0 && (c == '.' || c == '-'))))
 			return 0;
 	}
-	return i > 0;
+	return 1;
+}
+
+int mn_store_user_valid(const char *u)
+{
+	return u != NULL && mn_store_user_valid_n(u, strnlen(u, 33));
 }
 
 /* n hex digits exactly, upper or lower case only as asked. */
@@ -205,7 +196,7 @@ static int check_binding(const struct mn_binding *b, const char **reason)
 	char sha[65];
 	size_t n;
 
-	if (strnlen(b->user, sizeof(b->user)) == sizeof(b->user) || !valid_user(b->user)) {
+	if (strnlen(b->user, sizeof(b->user)) == sizeof(b->user) || !mn_store_user_valid(b->user)) {
 		*reason = "bad user name";
 		return MN_ERR_FORMAT;
 	}
@@ -445,7 +436,7 @@ int mn_store_remove(struct mn_store *s, const char *user, unsigned id, size_t *r
 
 static int check_phone(const struct mn_phone_binding *p, const char **reason)
 {
-	if (!valid_user(p->user)) {
+	if (!mn_store_user_valid(p->user)) {
 		*reason = "bad user name";
 		return MN_ERR_FORMAT;
 	}
@@ -545,7 +536,7 @@ static int valid_gecos(const char *g)
 
 static int check_account(const struct mn_account *a, const char **reason)
 {
-	if (!valid_user(a->user)) {
+	if (!mn_store_user_valid(a->user)) {
 		*reason = "bad user name";
 		return MN_ERR_FORMAT;
 	}
@@ -704,6 +695,16 @@ static int put_b64(struct sbuf *sb, const unsigned char *d, size_t n)
 	return MN_OK;
 }
 
+/* A free-text field: "-" when empty, a text that is "-" itself as %2D, else percent-encoded. */
+static int put_opt_text(struct sbuf *sb, const char *s)
+{
+	if (s[0] == '\0')
+		return sbuf_str(sb, "-");
+	if (strcmp(s, "-") == 0)
+		return sbuf_str(sb, "%2D");
+	return put_pct(sb, s);
+}
+
 static int put_binding(struct sbuf *sb, const struct mn_binding *b)
 {
 	char id[16];
@@ -720,12 +721,7 @@ static int put_binding(struct sbuf *sb, const struct mn_binding *b)
 	    (r = sbuf_str(sb, "\t")) != MN_OK || (r = put_pct(sb, b->issuer)) != MN_OK ||
 	    (r = sbuf_str(sb, "\t")) != MN_OK)
 		return r;
-	if (b->label[0] == '\0')
-		r = sbuf_str(sb, "-");
-	else if (strcmp(b->label, "-") == 0)
-		r = sbuf_str(sb, "%2D");
-	else
-		r = put_pct(sb, b->label);
+	r = put_opt_text(sb, b->label);
 	if (r != MN_OK || (r = sbuf_str(sb, "\t")) != MN_OK ||
 	    (r = put_b64(sb, b->spki, b->spki_len)) != MN_OK || (r = sbuf_str(sb, "\t")) != MN_OK ||
 	    (r = put_b64(sb, b->cert, b->cert_len)) != MN_OK || (r = sbuf_str(sb, "\n")) != MN_OK)
@@ -746,12 +742,7 @@ static int put_phone(struct sbuf *sb, const struct mn_phone_binding *p)
 	    (r = sbuf_str(sb, p->iaca)) != MN_OK || (r = sbuf_str(sb, "\t")) != MN_OK ||
 	    (r = sbuf_str(sb, p->created)) != MN_OK || (r = sbuf_str(sb, "\t")) != MN_OK)
 		return r;
-	if (p->label[0] == '\0')
-		r = sbuf_str(sb, "-");
-	else if (strcmp(p->label, "-") == 0)
-		r = sbuf_str(sb, "%2D");
-	else
-		r = put_pct(sb, p->label);
+	r = put_opt_text(sb, p->label);
 	if (r != MN_OK || (r = sbuf_str(sb, "\n")) != MN_OK)
 		return r;
 	return MN_OK;
@@ -767,12 +758,7 @@ static int put_account(struct sbuf *sb, const struct mn_account *a)
 	    (r = sbuf_str(sb, num)) != MN_OK || (r = sbuf_str(sb, a->created)) != MN_OK ||
 	    (r = sbuf_str(sb, "\t")) != MN_OK)
 		return r;
-	if (a->gecos[0] == '\0')
-		r = sbuf_str(sb, "-");
-	else if (strcmp(a->gecos, "-") == 0)
-		r = sbuf_str(sb, "%2D");
-	else
-		r = put_pct(sb, a->gecos);
+	r = put_opt_text(sb, a->gecos);
 	if (r != MN_OK || (r = sbuf_str(sb, "\n")) != MN_OK)
 		return r;
 	return MN_OK;
@@ -868,35 +854,60 @@ static int get_str(const char *in, char *out, size_t cap)
 }
 
 /*
- * Parse one binding line (NUL-terminated, modified in place) into *out, which owns its
- * buffers on success. *reason says what is wrong on failure.
+ * Split line (modified in place) at TABs into exactly n fields f[0..n). *reason names the
+ * record kind's field count otherwise.
  */
-static int parse_binding(char *line, struct mn_binding *out, const char **reason)
+static int split_fields(char *line, char **f, size_t n, const char *more, const char *fewer,
+                        const char **reason)
 {
-	struct mn_binding b;
-	char *f[N_FIELDS], *p;
 	size_t nf = 0;
-	int r;
+	char *p;
 
-	memset(&b, 0, sizeof(b));
 	for (p = line;; p++) {
-		if (nf == N_FIELDS) {
-			*reason = "more than 11 fields";
-			r = MN_ERR_FORMAT;
-			goto out;
+		if (nf == n) {
+			*reason = more;
+			return MN_ERR_FORMAT;
 		}
 		f[nf++] = p;
 		if ((p = strchr(p, '\t')) == NULL)
 			break;
 		*p = '\0';
 	}
-	if (nf != N_FIELDS) {
-		*reason = "fewer than 11 fields";
-		r = MN_ERR_FORMAT;
-		goto out;
+	if (nf != n) {
+		*reason = fewer;
+		return MN_ERR_FORMAT;
 	}
+	return MN_OK;
+}
+
+/* An optional free-text field: "-" is empty, else a non-empty percent-encoded text. */
+static int get_opt_text(const char *in, char *out, size_t cap)
+{
+	if (strcmp(in, "-") == 0) {
+		out[0] = '\0';
+		return MN_OK;
+	}
+	if (get_pct(in, out, cap) != MN_OK || out[0] == '\0')
+		return MN_ERR_FORMAT;
+	return MN_OK;
+}
+
+/*
+ * Parse one binding line (NUL-terminated, modified in place) into *out, which owns its
+ * buffers on success. *reason says what is wrong on failure.
+ */
+static int parse_binding(char *line, struct mn_binding *out, const char **reason)
+{
+	struct mn_binding b;
+	char *f[N_FIELDS];
+	int r;
+
+	memset(&b, 0, sizeof(b));
+	if ((r = split_fields(line, f, N_FIELDS, "more than 11 fields", "fewer than 11 fields",
+	                      reason)) != MN_OK)
+		goto out;
 	r = MN_ERR_FORMAT;
-	if (get_str(f[0], b.user, sizeof(b.user)) != MN_OK || !valid_user(b.user)) {
+	if (get_str(f[0], b.user, sizeof(b.user)) != MN_OK || !mn_store_user_valid(b.user)) {
 		*reason = "bad user name";
 		goto out;
 	}
@@ -932,8 +943,7 @@ static int parse_binding(char *line, struct mn_binding *out, const char **reason
 		*reason = "bad issuer";
 		goto out;
 	}
-	if (strcmp(f[8], "-") != 0 &&
-	    (get_pct(f[8], b.label, sizeof(b.label)) != MN_OK || b.label[0] == '\0')) {
+	if (get_opt_text(f[8], b.label, sizeof(b.label)) != MN_OK) {
 		*reason = "bad label";
 		goto out;
 	}
@@ -961,24 +971,12 @@ out:
 static int parse_phone(char *line, struct mn_phone_binding *out, const char **reason)
 {
 	struct mn_phone_binding p;
-	char *f[N_PHONE_FIELDS], *q;
-	size_t nf = 0;
+	char *f[N_PHONE_FIELDS];
 
 	memset(&p, 0, sizeof(p));
-	for (q = line;; q++) {
-		if (nf == N_PHONE_FIELDS) {
-			*reason = "more than 8 fields in a phone record";
-			return MN_ERR_FORMAT;
-		}
-		f[nf++] = q;
-		if ((q = strchr(q, '\t')) == NULL)
-			break;
-		*q = '\0';
-	}
-	if (nf != N_PHONE_FIELDS) {
-		*reason = "fewer than 8 fields in a phone record";
+	if (split_fields(line, f, N_PHONE_FIELDS, "more than 8 fields in a phone record",
+	                 "fewer than 8 fields in a phone record", reason) != MN_OK)
 		return MN_ERR_FORMAT;
-	}
 	if (get_str(f[0], p.user, sizeof(p.user)) != MN_OK ||
 	    get_str(f[3], p.salt, sizeof(p.salt)) != MN_OK ||
 	    get_str(f[4], p.hmac, sizeof(p.hmac)) != MN_OK ||
@@ -991,8 +989,7 @@ static int parse_phone(char *line, struct mn_phone_binding *out, const char **re
 		*reason = "bad id";
 		return MN_ERR_FORMAT;
 	}
-	if (strcmp(f[7], "-") != 0 &&
-	    (get_pct(f[7], p.label, sizeof(p.label)) != MN_OK || p.label[0] == '\0')) {
+	if (get_opt_text(f[7], p.label, sizeof(p.label)) != MN_OK) {
 		*reason = "bad label";
 		return MN_ERR_FORMAT;
 	}
@@ -1025,24 +1022,12 @@ static int get_uid(const char *s, unsigned *out)
 static int parse_account(char *line, struct mn_account *out, const char **reason)
 {
 	struct mn_account a;
-	char *f[N_ACCOUNT_FIELDS], *q;
-	size_t nf = 0;
+	char *f[N_ACCOUNT_FIELDS];
 
 	memset(&a, 0, sizeof(a));
-	for (q = line;; q++) {
-		if (nf == N_ACCOUNT_FIELDS) {
-			*reason = "more than 6 fields in an account record";
-			return MN_ERR_FORMAT;
-		}
-		f[nf++] = q;
-		if ((q = strchr(q, '\t')) == NULL)
-			break;
-		*q = '\0';
-	}
-	if (nf != N_ACCOUNT_FIELDS) {
-		*reason = "fewer than 6 fields in an account record";
+	if (split_fields(line, f, N_ACCOUNT_FIELDS, "more than 6 fields in an account record",
+	                 "fewer than 6 fields in an account record", reason) != MN_OK)
 		return MN_ERR_FORMAT;
-	}
 	if (get_str(f[0], a.user, sizeof(a.user)) != MN_OK ||
 	    get_str(f[4], a.created, sizeof(a.created)) != MN_OK) {
 		*reason = "bad account record field";
@@ -1056,8 +1041,7 @@ static int parse_account(char *line, struct mn_account *out, const char **reason
 		*reason = "bad uid";
 		return MN_ERR_FORMAT;
 	}
-	if (strcmp(f[5], "-") != 0 &&
-	    (get_pct(f[5], a.gecos, sizeof(a.gecos)) != MN_OK || a.gecos[0] == '\0')) {
+	if (get_opt_text(f[5], a.gecos, sizeof(a.gecos)) != MN_OK) {
 		*reason = "bad gecos";
 		return MN_ERR_FORMAT;
 	}
@@ -1305,7 +1289,7 @@ static int parse_store(struct mn_store *s, const char *path, char *buf, size_t l
 	r = MN_OK;
 out:
 	if (r != MN_OK)
-		set_err(err, errlen, "%s:%u: %s", path, lineno, reason);
+		mn_errf(err, errlen, "%s:%u: %s", path, lineno, reason);
 	binding_clear(&b);
 	free(bl);
 	free(pl);
@@ -1327,12 +1311,12 @@ int mn_store_parse(const char *name, const char *buf, size_t len, struct mn_stor
 		goto out;
 	}
 	if (len > STORE_MAX_SIZE) {
-		set_err(err, errlen, "%s: larger than %ld bytes", name, STORE_MAX_SIZE);
+		mn_errf(err, errlen, "%s: larger than %ld bytes", name, STORE_MAX_SIZE);
 		r = MN_ERR_TOO_LARGE;
 		goto out;
 	}
 	if ((copy = malloc(len + 1)) == NULL || (r = mn_store_new(&s)) != MN_OK) {
-		set_err(err, errlen, "%s: out of memory", name);
+		mn_errf(err, errlen, "%s: out of memory", name);
 		r = MN_ERR_NOMEM;
 		goto out;
 	}
@@ -1365,7 +1349,7 @@ int mn_store_load(const char *path, struct mn_store **ret, char *err, size_t err
 	if ((r = read_store_file(path, &buf, &len, err, errlen)) != MN_OK)
 		goto out;
 	if ((r = mn_store_new(&s)) != MN_OK) {
-		set_err(err, errlen, "%s: out of memory", path);
+		mn_errf(err, errlen, "%s: out of memory", path);
 		goto out;
 	}
 	/* no file (buf == NULL): an empty store */
@@ -1393,12 +1377,12 @@ int mn_store_add_record(struct mn_store *s, const char *user, const char *record
 		err[0] = '\0';
 	if (s == NULL || user == NULL || record == NULL)
 		return MN_ERR_INVALID_ARG;
-	if (!valid_user(user)) {
-		set_err(err, errlen, "bad user name");
+	if (!mn_store_user_valid(user)) {
+		mn_errf(err, errlen, "bad user name");
 		return MN_ERR_FORMAT;
 	}
 	if (strchr(record, '\n') != NULL || strlen(record) > STORE_MAX_SIZE / 2) {
-		set_err(err, errlen, "a record is one line");
+		mn_errf(err, errlen, "a record is one line");
 		return MN_ERR_FORMAT;
 	}
 	/* the record as line 2 of a one-record v3 store, with id 1 */
@@ -1416,9 +1400,9 @@ int mn_store_add_record(struct mn_store *s, const char *user, const char *record
 	else
 		r = mn_store_account_add(s, &one->a[0], NULL);
 	if (r == MN_ERR_INVALID_ARG)
-		set_err(err, errlen, "duplicate record for %s", user);
+		mn_errf(err, errlen, "duplicate record for %s", user);
 	else if (r != MN_OK)
-		set_err(err, errlen, "cannot add the record for %s: %s", user, mn_strerror(r));
+		mn_errf(err, errlen, "cannot add the record for %s: %s", user, mn_strerror(r));
 out:
 	mn_store_free(&one);
 	free(text);
@@ -1475,7 +1459,7 @@ int mn_store_save(const struct mn_store *s, const char *path, char *err, size_t 
 		goto out;
 	}
 	if ((r = mn_store_format(s, &text, &len)) != MN_OK) {
-		set_err(err, errlen, "%s: out of memory", path);
+		mn_errf(err, errlen, "%s: out of memory", path);
 		goto out;
 	}
 	r = mn_file_write_atomic(path, text, len, 0600, err, errlen);
@@ -1517,12 +1501,12 @@ int mn_store_lock_wait(const char *path, unsigned wait_ms, int *ret_fd, char *er
 	snprintf(lp, n, "%s.lock", path);
 	fd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK, 0600);
 	if (fd < 0) {
-		set_err(err, errlen, "%s: %s", lp, strerror_r(errno, eb, sizeof(eb)));
+		mn_errf(err, errlen, "%s: %s", lp, strerror_r(errno, eb, sizeof(eb)));
 		r = MN_ERR_IO;
 		goto out;
 	}
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		set_err(err, errlen, "%s: not a regular file (refused)", lp);
+		mn_errf(err, errlen, "%s: not a regular file (refused)", lp);
 		r = MN_ERR_IO;
 		goto out;
 	}
@@ -1533,12 +1517,12 @@ int mn_store_lock_wait(const char *path, unsigned wait_ms, int *ret_fd, char *er
 		if (errno == EINTR)
 			continue;
 		if (errno != EWOULDBLOCK) {
-			set_err(err, errlen, "%s: %s", lp, strerror_r(errno, eb, sizeof(eb)));
+			mn_errf(err, errlen, "%s: %s", lp, strerror_r(errno, eb, sizeof(eb)));
 			r = MN_ERR_IO;
 			goto out;
 		}
 		if (elapsed_ms(&start) >= (long)wait_ms) {
-			set_err(err, errlen, "%s: held by another process (waited %u ms)", lp,
+			mn_errf(err, errlen, "%s: held by another process (waited %u ms)", lp,
 			        wait_ms);
 			r = MN_ERR_TIMEOUT;
 			goto out;

@@ -107,6 +107,11 @@ struct mn_account {
 
 struct mn_store;
 
+/* A user name as the store accepts it: 1..32 of [A-Za-z0-9_.-], not starting with '.' or '-'. */
+int mn_store_user_valid(const char *u);
+/* The same for u[0..n) (no NUL needed). */
+int mn_store_user_valid_n(const char *u, size_t n);
+
 size_t mn_store_account_count(const struct mn_store *s);
 /* The i-th account in file order (NULL when out of range). */
 const struct mn_account *mn_store_account_at(const struct mn_store *s, size_t i);
