@@ -40,11 +40,10 @@ ip link set lo up
 mount -t tmpfs -o mode=0755 tmpfs /run
 
 T=$(mktemp -d /tmp/mn-it.XXXXXX)
+. "$(dirname "$0")/checks.sh"
 export HOME=$T # OpenSC's file cache and anything else per-user stays in here
 PIDS=""
 SIM_PID=""
-PASS=0
-FAIL=0
 
 mn_cleanup()
 {
@@ -61,73 +60,6 @@ mn_cleanup()
 trap mn_cleanup EXIT
 trap 'exit 130' INT TERM
 
-ok()
-{
-	PASS=$((PASS + 1))
-	echo "ok - $*"
-}
-
-not_ok()
-{
-	FAIL=$((FAIL + 1))
-	echo "not ok - $*"
-}
-
-# check DESC COMMAND...: the command must succeed; its output is in $T/out
-check()
-{
-	_desc=$1
-	shift
-	if "$@" >"$T/out" 2>&1; then
-		ok "$_desc"
-	else
-		not_ok "$_desc (exit $?)"
-		sed 's/^/#   /' "$T/out" | tail -n 20
-	fi
-}
-
-# check_fails DESC COMMAND...: the command must fail cleanly (exit 1..125: no crash)
-check_fails()
-{
-	_desc=$1
-	shift
-	"$@" >"$T/out" 2>&1
-	_rc=$?
-	if [ "$_rc" -ge 1 ] && [ "$_rc" -le 125 ]; then
-		ok "$_desc"
-	else
-		not_ok "$_desc (exit $_rc)"
-		sed 's/^/#   /' "$T/out" | tail -n 20
-	fi
-}
-
-# expect DESC PATTERN [FILE]: an extended regex must match the file (default: last output)
-expect()
-{
-	if grep -Eq -- "$2" "${3:-$T/out}"; then
-		ok "$1"
-	else
-		not_ok "$1 (no /$2/)"
-		sed 's/^/#   /' "${3:-$T/out}" | tail -n 20
-	fi
-}
-
-expect_not()
-{
-	if grep -Eq -- "$2" "${3:-$T/out}"; then
-		not_ok "$1 (found /$2/)"
-		grep -E -- "$2" "${3:-$T/out}" | sed 's/^/#   /' | head -n 5
-	else
-		ok "$1"
-	fi
-}
-
-mn_done()
-{
-	echo "$PASS passed, $FAIL failed"
-	[ "$FAIL" -eq 0 ]
-	exit $?
-}
 
 # wait_until SECONDS COMMAND...: poll every 0.1 s
 wait_until()
