@@ -26,6 +26,7 @@
 #include "mn_msg.h"
 #include "mn_proto.h"
 #include "mn_store.h"
+#include "mn_storesrc.h"
 
 struct io {
 	int fd;
@@ -89,21 +90,6 @@ static int result(struct io *io, enum mn_result res, const char *sha256)
 	return mn_proto_send(io->fd, MN_FR_RESULT, buf, n) == MN_OK ? 0 : 1;
 }
 
-static int valid_user(const char *u)
-{
-	size_t i, n = strlen(u);
-
-	if (n == 0 || n > 32)
-		return 0;
-	for (i = 0; i < n; i++) {
-		char c = u[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '_' || (i > 0 && (c == '.' || c == '-'))))
-			return 0;
-	}
-	return 1;
-}
-
 int main(int argc, char **argv)
 {
 	struct io io = {STDOUT_FILENO, 0};
@@ -112,8 +98,9 @@ int main(int argc, char **argv)
 	struct mn_store *store = NULL;
 	struct mn_auth_out out;
 	const char *mode, *user, *confpath, *cert = NULL, *v;
-	char err[512];
-	int i, rc;
+	enum mn_store_origin origin = MN_STORE_FROM_FILE;
+	char err[1024];
+	int i, rc, r;
 
 	umask(077);
 	setlocale(LC_ALL, "");
@@ -135,7 +122,7 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(mode, "auth") != 0 && strcmp(mode, "account") != 0)
 		return 2;
-	if (!valid_user(user))
+	if (!mn_store_user_valid(user))
 		return result(&io, MN_RES_USER_UNKNOWN, NULL);
 
 	if (mn_conf_load(confpath, &conf, err, sizeof(err)) != MN_OK) {
@@ -147,12 +134,25 @@ int main(int argc, char **argv)
 		bindtextdomain(MN_TEXTDOMAIN, v);
 	if ((v = mn_conf_get(conf, "", "opensc_conf")) != NULL && v[0] != '\0')
 		setenv("OPENSC_CONF", v, 1);
-	if (mn_store_load(mn_conf_get(conf, "", "store"), &store, err, sizeof(err)) != MN_OK) {
+	r = mn_store_source_load(conf, user, time(NULL), &store, &origin, err, sizeof(err));
+	if (r == MN_ERR_UNAVAILABLE) {
+		io_debug(&io, err);
+		io_say(&io, 1,
+		       _("The enrollment directory cannot be reached; try again later or ask your "
+		         "administrator."));
+		rc = result(&io, MN_RES_UNAVAIL, NULL);
+		goto out;
+	}
+	if (r != MN_OK) {
 		io_debug(&io, err);
 		io_say(&io, 1, _("The enrollment store cannot be read; ask your administrator."));
 		rc = result(&io, MN_RES_SYSTEM_ERR, NULL);
 		goto out;
 	}
+	if (origin == MN_STORE_FROM_CACHE)
+		io_warn(&io, err); /* the directory's reason and the cache's age: no secrets */
+	else if (err[0] != '\0')
+		io_debug(&io, err);
 	if (strcmp(mode, "account") == 0) {
 		enum mn_result res;
 		if (mn_account_check(conf, store, user, cert, time(NULL), &ui, &res) != MN_OK)
@@ -164,7 +164,13 @@ int main(int argc, char **argv)
 		rc = result(&io, MN_RES_SYSTEM_ERR, NULL);
 		goto out;
 	}
-	if (out.result == MN_RES_OK && out.rebind_old_id != 0 && out.cert != NULL) {
+	if (out.result == MN_RES_OK && out.rebind_old_id != 0 && out.cert != NULL &&
+	    origin != MN_STORE_FROM_FILE) {
+		/* the bindings live in the directory: an administrator updates them there */
+		io_warn(&io,
+		        "renewed certificate proved; store_backend = ldap: not rebound (update "
+		        "the directory)");
+	} else if (out.result == MN_RES_OK && out.rebind_old_id != 0 && out.cert != NULL) {
 		unsigned id = 0;
 		if (mn_store_rebind(mn_conf_get(conf, "", "store"), user, out.rebind_old_id,
 		                    out.cert, &id, err, sizeof(err)) == MN_OK) {

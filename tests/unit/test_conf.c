@@ -306,6 +306,54 @@ static void test_phone(void **state)
 	expect_error("[phone]\nmdoc_trust_anchors = iaca.pem\n", 2, "absolute path");
 }
 
+static void expect_error_together(const char *text, const char *what)
+{
+	struct mn_conf *c = NULL;
+	char err[512];
+
+	assert_int_equal(load_text(text, &c, err, sizeof(err)), MN_ERR_FORMAT);
+	assert_null(c);
+	if (strstr(err, what) == NULL)
+		fail_msg("for %s: got \"%s\", want \"%s\"", text, err, what);
+}
+
+static void test_accounts_and_ldap(void **state)
+{
+	struct mn_conf *c = NULL;
+	char err[512];
+	unsigned u = 0;
+
+	(void)state;
+	assert_int_equal(load_text("", &c, err, sizeof(err)), MN_OK);
+	assert_string_equal(mn_conf_get(c, "", "store_backend"), "file");
+	assert_int_equal(mn_conf_get_uint(c, "accounts", "uid_min", &u), MN_OK);
+	assert_int_equal(u, 70000);
+	assert_string_equal(mn_conf_get(c, "accounts", "home"), "/home/%u");
+	assert_string_equal(mn_conf_get(c, "accounts", "group"), "");
+	assert_string_equal(mn_conf_get(c, "ldap", "user_attribute"), "uid");
+	assert_int_equal(mn_conf_get_uint(c, "ldap", "cache_max_age", &u), MN_OK);
+	assert_int_equal(u, 86400);
+	mn_conf_free(&c);
+	expect_ok("[accounts]\nuid_min = 5000\nuid_max = 5000\ngroup = kiosk\ngroup_gid = 4999\n");
+	expect_ok("store_backend = ldap\n[ldap]\nuri = ldap://127.0.0.1:389\n"
+	          "base = ou=people,dc=example,dc=org\nbind_dn = cn=host,dc=example,dc=org\n"
+	          "bind_password_file = /etc/mynumber/ldap.secret\nstarttls = yes\n");
+	expect_error("[accounts]\nuid_min = 999\n", 2, "'uid_min' must be an integer");
+	expect_error("[accounts]\ngroup = -x\n", 2, "'group' must be a name");
+	expect_error("[accounts]\nhome = home/%u\n", 2, "absolute path");
+	expect_error("[ldap]\nuser_attribute = a b\n", 2, "must be a name");
+	expect_error("store_backend = nis\n", 1, "'store_backend' must be one of");
+	expect_error_together("[accounts]\nuid_min = 6000\nuid_max = 5000\n",
+	                      "uid_min is above uid_max");
+	expect_error_together("[accounts]\ngroup = kiosk\n", "group and group_gid go together");
+	expect_error_together("[accounts]\ngroup_gid = 4000\n", "group and group_gid go together");
+	expect_error_together("[accounts]\ngroup = kiosk\ngroup_gid = 70001\n",
+	                      "group_gid is inside the uid range");
+	expect_error_together("store_backend = ldap\n", "needs [ldap] uri and base");
+	expect_error_together("store_backend = ldap\n[ldap]\nuri = ldap://127.0.0.1\n",
+	                      "needs [ldap] uri and base");
+}
+
 static void test_paths(void **state)
 {
 	(void)state;
@@ -442,11 +490,17 @@ static void test_file_checks(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_defaults),       cmocka_unit_test(test_full_file),
-	    cmocka_unit_test(test_uint),           cmocka_unit_test(test_bool),
-	    cmocka_unit_test(test_enum_and_lists), cmocka_unit_test(test_phone),
-	    cmocka_unit_test(test_paths),          cmocka_unit_test(test_structure_errors),
-	    cmocka_unit_test(test_limits),         cmocka_unit_test(test_file_checks),
+	    cmocka_unit_test(test_defaults),
+	    cmocka_unit_test(test_full_file),
+	    cmocka_unit_test(test_uint),
+	    cmocka_unit_test(test_bool),
+	    cmocka_unit_test(test_enum_and_lists),
+	    cmocka_unit_test(test_phone),
+	    cmocka_unit_test(test_accounts_and_ldap),
+	    cmocka_unit_test(test_paths),
+	    cmocka_unit_test(test_structure_errors),
+	    cmocka_unit_test(test_limits),
+	    cmocka_unit_test(test_file_checks),
 	};
 	return cmocka_run_group_tests_name("conf", tests, NULL, NULL);
 }

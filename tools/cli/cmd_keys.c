@@ -22,6 +22,7 @@ int cmd_authorized_keys(struct cli *c, int argc, char **argv)
 	struct mn_revoker *rv = NULL;
 	char err[512], line[2048], comment[64];
 	time_t now = time(NULL);
+	enum mn_store_origin origin = MN_STORE_FROM_FILE;
 	size_t i, n;
 	int rc = 1;
 
@@ -38,8 +39,17 @@ int cmd_authorized_keys(struct cli *c, int argc, char **argv)
 		fprintf(stderr, "mynumber: %s\n", err);
 		goto out;
 	}
-	if (cli_load_store(c, &store) != 0)
+	if (cli_load_store(c, argv[1], &store, &origin) != 0)
 		goto out;
+	if (origin == MN_STORE_FROM_CACHE) {
+		/* sshd discards our stderr: the warning goes to the system log */
+		openlog("mynumber", LOG_PID, LOG_AUTHPRIV);
+		syslog(LOG_WARNING,
+		       "authorized-keys %s: the enrollment directory cannot be reached; keys from "
+		       "the local cache",
+		       argv[1]);
+		closelog();
+	}
 	n = mn_store_count(store);
 	for (i = 0; i < n; i++) {
 		const struct mn_binding *b = mn_store_at(store, i);

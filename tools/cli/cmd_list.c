@@ -25,7 +25,7 @@ int cmd_list(struct cli *c, int argc, char **argv)
 		fprintf(stderr, "usage: mynumber list [USER]\n");
 		return 2;
 	}
-	if (cli_load_store(c, &store) != 0)
+	if (cli_load_store(c, user, &store, NULL) != 0)
 		return 1;
 	n = mn_store_count(store);
 	for (i = 0; i < n; i++) {
@@ -79,12 +79,20 @@ int cmd_remove(struct cli *c, int argc, char **argv)
 			return 2;
 		}
 	}
+	if (strcmp(mn_conf_get(c->conf, "", "store_backend"), "ldap") == 0) {
+		fprintf(stderr, "mynumber: %s\n",
+		        _("the enrollments are kept in the LDAP directory: delete the user's "
+		          "mynumberRecord value there"));
+		return 1;
+	}
 	if (mn_store_lock(path, &lock, err, sizeof(err)) != MN_OK) {
 		fprintf(stderr, "mynumber: %s\n", err);
 		return 1;
 	}
-	if (cli_load_store(c, &store) != 0)
+	if (mn_store_load(path, &store, err, sizeof(err)) != MN_OK) {
+		fprintf(stderr, "mynumber: %s\n", err);
 		goto out;
+	}
 	if (mn_store_remove(store, argv[1], (unsigned)id, &removed) != MN_OK || removed == 0) {
 		fprintf(stderr, "mynumber: %s\n", _("no such enrollment"));
 		goto out;
@@ -94,7 +102,7 @@ int cmd_remove(struct cli *c, int argc, char **argv)
 		goto out;
 	}
 	printf(_("Removed %zu enrollment(s).\n"), removed);
-	rc = 0;
+	rc = cli_publish_accounts(c, store);
 out:
 	mn_store_free(&store);
 	mn_store_unlock(&lock);

@@ -118,7 +118,7 @@ int cmd_status(struct cli *c, int argc, char **argv)
 	} else {
 		printf("certificate:   unreadable (%s)\n", mn_strerror(r));
 	}
-	if (cli_load_store(c, &store) == 0) {
+	if (cli_load_store(c, NULL, &store, NULL) == 0) {
 		n = mn_store_count(store);
 		for (i = 0; i < n; i++) {
 			const struct mn_binding *b = mn_store_at(store, i);

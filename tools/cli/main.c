@@ -8,11 +8,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli.h"
 #include "mn_err.h"
 #include "mn_msg.h"
 #include "mn_store.h"
+#include "mn_storesrc.h"
 
 #ifndef MN_SYSCONFDIR
 #define MN_SYSCONFDIR "/etc"
@@ -25,12 +27,17 @@ static void usage(FILE *f)
 	    f,
 	    "usage: mynumber [--config FILE] [--debug] COMMAND ...\n"
 	    "  enroll [--renew] [--label TEXT] USER   bind the presented card or phone to USER\n"
+	    "      [--phone] [--create-account]       (a phone; a new managed account)\n"
+	    "      [--ldif]                           (store_backend = ldap: print the change)\n"
 	    "  list [USER]                            show enrollments\n"
 	    "  remove USER [ID]                       remove USER's enrollment(s)\n"
 	    "  status                                 the presented token, its PINs and "
 	    "certificate\n"
 	    "  authorized-keys USER                   OpenSSH keys of USER's valid "
 	    "certificates\n"
+	    "  accounts [list | publish | check]      managed accounts and their NSS map\n"
+	    "  sync                                   store_backend = ldap: fetch the directory,\n"
+	    "                                         refresh the cache, publish the accounts\n"
 	    "  crl import FILE                        verify a CRL and index it for logins\n"
 	    "  verify-mdoc --trust IACA.pem --session-transcript ST.cbor [--reader-key KEY.pem]\n"
 	    "      [--at RFC3339-TIME] [--skew SECONDS] RESPONSE.cbor\n"
@@ -40,14 +47,26 @@ static void usage(FILE *f)
 	    "                                         read and verify a phone's mdoc over NFC\n");
 }
 
-int cli_load_store(struct cli *c, struct mn_store **ret)
+int cli_load_store(struct cli *c, const char *user, struct mn_store **ret,
+                   enum mn_store_origin *ret_origin)
 {
-	char err[512];
+	enum mn_store_origin origin = MN_STORE_FROM_FILE;
+	char err[1024];
+	int r;
 
-	if (mn_store_load(mn_conf_get(c->conf, "", "store"), ret, err, sizeof(err)) != MN_OK) {
+	r = mn_store_source_load(c->conf, user, time(NULL), ret, &origin, err, sizeof(err));
+	if (r != MN_OK) {
 		fprintf(stderr, "mynumber: %s\n", err);
+		if (r == MN_ERR_UNAVAILABLE)
+			fprintf(stderr, "mynumber: %s\n",
+			        _("the enrollment directory cannot be reached and no recent cached "
+			          "answer is available"));
 		return 1;
 	}
+	if (err[0] != '\0' && (c->debug || origin == MN_STORE_FROM_CACHE))
+		fprintf(stderr, "mynumber: %s\n", err);
+	if (ret_origin != NULL)
+		*ret_origin = origin;
 	return 0;
 }
 
@@ -108,6 +127,10 @@ int main(int argc, char **argv)
 		rc = cmd_authorized_keys(&c, argc, argv);
 	else if (strcmp(cmd, "crl") == 0)
 		rc = cmd_crl(&c, argc, argv);
+	else if (strcmp(cmd, "accounts") == 0)
+		rc = cmd_accounts(&c, argc, argv);
+	else if (strcmp(cmd, "sync") == 0)
+		rc = cmd_sync(&c, argc, argv);
 	else {
 		usage(stderr);
 		rc = 2;
