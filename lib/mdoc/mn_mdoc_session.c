@@ -451,24 +451,28 @@ out:
 }
 
 static int hkdf_sha256(const uint8_t *ikm, size_t ikmlen, const uint8_t *salt, size_t saltlen,
-                       const char *info, uint8_t out[MN_MDOC_SK_LEN])
+                       const char *info, uint8_t *out, size_t outlen)
 {
 	char digest[] = "SHA256";
 	EVP_KDF *kdf = NULL;
 	EVP_KDF_CTX *kctx = NULL;
 	OSSL_PARAM params[5];
+	size_t n = 0;
 	int r = MN_ERR_CRYPTO;
 
 	if ((kdf = EVP_KDF_fetch(NULL, "HKDF", NULL)) == NULL ||
 	    (kctx = EVP_KDF_CTX_new(kdf)) == NULL)
 		goto out;
-	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, digest, 0);
-	params[1] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)ikm, ikmlen);
-	params[2] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *)salt, saltlen);
-	params[3] =
+	params[n++] = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, digest, 0);
+	params[n++] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)ikm, ikmlen);
+	/* an empty salt is no salt parameter: HKDF then uses HashLen zero bytes (RFC 5869) */
+	if (saltlen > 0)
+		params[n++] =
+		    OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *)salt, saltlen);
+	params[n++] =
 	    OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, (void *)info, strlen(info));
-	params[4] = OSSL_PARAM_construct_end();
-	if (EVP_KDF_derive(kctx, out, MN_MDOC_SK_LEN, params) <= 0)
+	params[n] = OSSL_PARAM_construct_end();
+	if (EVP_KDF_derive(kctx, out, outlen, params) <= 0)
 		goto out;
 	r = MN_OK;
 out:
@@ -517,8 +521,10 @@ int mn_mdoc_session_new_role(enum mn_mdoc_role role, EVP_PKEY *own_priv, const u
 		r = MN_ERR_CRYPTO;
 		goto out;
 	}
-	if ((r = hkdf_sha256(z, c->clen, salt, sizeof(salt), "SKReader", s->sk_reader)) < 0 ||
-	    (r = hkdf_sha256(z, c->clen, salt, sizeof(salt), "SKDevice", s->sk_device)) < 0)
+	if ((r = hkdf_sha256(z, c->clen, salt, sizeof(salt), "SKReader", s->sk_reader,
+	                     MN_MDOC_SK_LEN)) < 0 ||
+	    (r = hkdf_sha256(z, c->clen, salt, sizeof(salt), "SKDevice", s->sk_device,
+	                     MN_MDOC_SK_LEN)) < 0)
 		goto out;
 	*ret = s;
 	s = NULL;
@@ -548,7 +554,7 @@ int mn_mdoc_emac_key(EVP_PKEY *own_priv, EVP_PKEY *peer, const uint8_t *st_bytes
 		r = MN_ERR_CRYPTO;
 		goto out;
 	}
-	r = hkdf_sha256(z, own->clen, salt, sizeof(salt), "EMacKey", key);
+	r = hkdf_sha256(z, own->clen, salt, sizeof(salt), "EMacKey", key, MN_MDOC_SK_LEN);
 out:
 	OPENSSL_cleanse(z, sizeof(z));
 	return r;
@@ -866,5 +872,20 @@ int mn_mdoc_session_data_build(const uint8_t *data, size_t dlen, int status, uin
 	}
 	*out = w.p;
 	*outlen = w.off;
+	return MN_OK;
+}
+
+int mn_mdoc_ble_ident(const uint8_t *edevice_key_bytes, size_t len,
+                      uint8_t out[MN_MDOC_BLE_IDENT_LEN])
+{
+	uint8_t id[MN_MDOC_BLE_IDENT_LEN];
+	int r;
+
+	if (edevice_key_bytes == NULL || len == 0 || out == NULL)
+		return MN_ERR_INVALID_ARG;
+	/* the bytes as they stand in the DeviceEngagement, never a re-encoding */
+	if ((r = hkdf_sha256(edevice_key_bytes, len, NULL, 0, "BLEIdent", id, sizeof(id))) != MN_OK)
+		return r;
+	memcpy(out, id, sizeof(id));
 	return MN_OK;
 }

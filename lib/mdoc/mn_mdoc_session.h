@@ -54,6 +54,17 @@ int mn_mdoc_session_new_role(enum mn_mdoc_role role, EVP_PKEY *own_priv, const u
 
 void mn_mdoc_session_free(struct mn_mdoc_session **s);
 
+#define MN_MDOC_BLE_IDENT_LEN 16
+
+/*
+ * The BLE Ident characteristic value (ISO/IEC 18013-5 8.3.3.1.1.4):
+ * HKDF-SHA256(IKM = EDeviceKeyBytes, salt = empty, info = "BLEIdent", L = 16).
+ * edevice_key_bytes is the tag-24 EDeviceKeyBytes exactly as it stands in the
+ * DeviceEngagement.
+ */
+int mn_mdoc_ble_ident(const uint8_t *edevice_key_bytes, size_t len,
+                      uint8_t out[MN_MDOC_BLE_IDENT_LEN]);
+
 /* Encrypt the next outgoing message; *ct (free()) is len + 16 bytes. */
 int mn_mdoc_session_encrypt(struct mn_mdoc_session *s, const uint8_t *pt, size_t len, uint8_t **ct,
                             size_t *ctlen);

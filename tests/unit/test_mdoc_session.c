@@ -232,6 +232,26 @@ static void test_session_keys(void **state)
 	mn_mdoc_session_free(NULL);
 }
 
+/* BLE Ident over the Annex D EDeviceKeyBytes; the value was computed independently with
+ * `openssl kdf -keylen 16 -kdfopt digest:SHA256 -kdfopt hexkey:<EDeviceKeyBytes>
+ *  -kdfopt info:BLEIdent HKDF`. */
+static void test_ble_ident(void **state)
+{
+	static const uint8_t want[MN_MDOC_BLE_IDENT_LEN] = {0x8d, 0xa0, 0xb7, 0xa8, 0x59, 0x19,
+	                                                    0xf0, 0x56, 0x73, 0x05, 0x4e, 0xa9,
+	                                                    0x96, 0xbb, 0xd1, 0x24};
+	struct vec *v = vectors(state);
+	uint8_t id[MN_MDOC_BLE_IDENT_LEN];
+
+	assert_int_equal(mn_mdoc_ble_ident(v->edev_key.p, v->edev_key.n, id), MN_OK);
+	assert_memory_equal(id, want, sizeof(want));
+	/* the bytes as received: another encoding of the same key is another Ident */
+	assert_int_equal(mn_mdoc_ble_ident(v->edev_key.p + 4, v->edev_key.n - 4, id), MN_OK);
+	assert_memory_not_equal(id, want, sizeof(want));
+	assert_int_equal(mn_mdoc_ble_ident(NULL, 1, id), MN_ERR_INVALID_ARG);
+	assert_int_equal(mn_mdoc_ble_ident(v->edev_key.p, 0, id), MN_ERR_INVALID_ARG);
+}
+
 static void test_ereader_key_bytes(void **state)
 {
 	struct vec *v = vectors(state);
@@ -731,6 +751,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_session_keys),
+	    cmocka_unit_test(test_ble_ident),
 	    cmocka_unit_test(test_ereader_key_bytes),
 	    cmocka_unit_test(test_decrypt_request),
 	    cmocka_unit_test(test_decrypt_response),
