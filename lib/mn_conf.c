@@ -61,6 +61,7 @@ struct conf_key {
 
 static const char *const policy_choices[] = {"require", "soft", NULL};
 static const char *const phone_choices[] = {"auto", "yes", "no", NULL};
+static const char *const ble_choices[] = {"auto", "no", NULL};
 static const char *const backend_choices[] = {"file", "ldap", NULL};
 
 static const struct conf_key schema[] = {
@@ -103,6 +104,9 @@ static const struct conf_key schema[] = {
      .def = "org.iso.23220.1.jp:full_name_unicode,org.iso.23220.1.jp:birth_date_unicode"},
     {.section = "phone", .key = "mdoc_allow_device_mac", .type = T_BOOL, .def = "no"},
     {.section = "phone", .key = "mdoc_skew", .type = T_UINT, .def = "300", .min = 0, .max = 3600},
+    {.section = "phone", .key = "ble", .type = T_ENUM, .def = "auto", .choices = ble_choices},
+    {.section = "phone", .key = "ble_bus", .type = T_TEXT, .def = "", .empty_ok = 1},
+    {.section = "phone", .key = "ble_wait", .type = T_UINT, .def = "20", .min = 1, .max = 120},
     {.section = "",
      .key = "store_backend",
      .type = T_ENUM,

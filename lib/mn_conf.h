@@ -37,6 +37,12 @@
  *                            individual_number_unicode; full name and birth date
  *     mdoc_allow_device_mac  bool  no
  *     mdoc_skew              uint  300 (seconds, 0..3600)
+ *     ble                    auto | no; auto (auto: BLE data retrieval when the phone offers
+ *                            no NFC data retrieval, e.g. Apple Wallet; doc/mdoc-ble.md)
+ *     ble_bus                a D-Bus address or empty, default empty (the system bus, where
+ *                            bluetoothd is; tests point it at a private bus)
+ *     ble_wait               uint  20 (seconds for the phone to connect over BLE, and for each
+ *                            of its answers, 1..120)
  *   [accounts]: managed accounts (mynumber enroll --create-account, libnss_mynumber)
  *     uid_min, uid_max  uint  70000, 79999 (1000..2147483647, uid_min <= uid_max)
  *     home              path  /home/%u (%u: the user name)

@@ -15,6 +15,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include "mdoc/mn_ble.h"
 #include "mdoc/mn_mdoc.h"
 #include "mdoc/mn_mdoc_reader.h"
 #include "mdoc/mn_pcsc_apdu.h"
@@ -248,6 +249,62 @@ static enum mn_result check_ds(const struct mn_conf *conf, const struct mn_ui *u
 	return MN_RES_OK;
 }
 
+/* BLE data retrieval for the reader: [phone] ble, ble_bus, ble_wait, and what happened */
+struct phone_ble {
+	struct mn_ble_opts opts;
+	const struct mn_ui *ui;
+	int tried;   /* the phone offered only BLE and we opened it */
+	int open_rc; /* mn_ble_reader_open's result */
+};
+
+static int phone_ble_open(void *ctx, const uint8_t uuid[16], const uint8_t *edevice_key_bytes,
+                          size_t len, struct mn_mdoc_transport *out, char *why, size_t whylen)
+{
+	struct phone_ble *pb = ctx;
+
+	pb->tried = 1;
+	say(pb->ui, 0, _("The phone answers over Bluetooth: keep it near this computer."));
+	pb->open_rc = mn_ble_reader_open(&pb->opts, uuid, edevice_key_bytes, len, out, why, whylen);
+	if (pb->open_rc != MN_OK)
+		debug(pb->ui, "BLE: %s (%s)", why != NULL ? why : "", mn_strerror(pb->open_rc));
+	return pb->open_rc;
+}
+
+/* The message for a failed BLE setup (the reader returned open_rc). */
+static void say_ble_failed(const struct mn_ui *ui, int rc)
+{
+	switch (rc) {
+	case MN_BLE_ERR_NO_BLUEZ:
+		say(ui, 1,
+		    _("Bluetooth (bluetoothd) is not running, and this phone answers only over "
+		      "Bluetooth. Ask your administrator."));
+		break;
+	case MN_BLE_ERR_NO_ADAPTER:
+		say(ui, 1,
+		    _("This computer has no Bluetooth adapter, and this phone answers only over "
+		      "Bluetooth."));
+		break;
+	case MN_BLE_ERR_ADAPTER_OFF:
+		say(ui, 1, _("The Bluetooth adapter is off. Turn Bluetooth on and try again."));
+		break;
+	case MN_ERR_TIMEOUT:
+		say(ui, 1,
+		    _("The phone did not connect over Bluetooth in time. Keep it near this "
+		      "computer, with Bluetooth on, and try again."));
+		break;
+	case MN_BLE_ERR_DISCONNECTED:
+		say(ui, 1,
+		    _("The phone disconnected from Bluetooth before the login started: it did not "
+		      "recognise this computer as the reader it was held over. Hold the phone "
+		      "over the reader again."));
+		break;
+	default:
+		say(ui, 1,
+		    _("Bluetooth could not be used to read the phone. Ask your administrator."));
+		break;
+	}
+}
+
 static void hex(const unsigned char *d, size_t n, char *out)
 {
 	static const char x[] = "0123456789abcdef";
@@ -268,6 +325,7 @@ enum mn_result mn_phone_present(const struct mn_conf *conf, struct mn_pcsc_apdu 
 	char ebuf[ELEMENTS_BUF], why[512] = "";
 	STACK_OF(X509) *iaca = NULL;
 	struct mn_mdoc_reader_opts o;
+	struct phone_ble pb;
 	struct mn_mdoc_reader *rd = NULL;
 	struct mn_mdoc_result *res = NULL;
 	enum mn_mdoc_check chk = MN_MDOC_CHECK_NONE;
@@ -293,7 +351,17 @@ enum mn_result mn_phone_present(const struct mn_conf *conf, struct mn_pcsc_apdu 
 	}
 	mn_conf_get_bool(conf, "phone", "mdoc_allow_device_mac", &mac);
 	mn_conf_get_uint(conf, "phone", "mdoc_skew", &skew);
+	memset(&pb, 0, sizeof(pb));
+	pb.ui = ui;
+	pb.opts.bus_address = mn_conf_get(conf, "phone", "ble_bus");
+	pb.opts.wait = MN_BLE_WAIT_DEF;
+	mn_conf_get_uint(conf, "phone", "ble_wait", &pb.opts.wait);
 	memset(&o, 0, sizeof(o));
+	/* ble = auto: BLE when the phone offers no NFC data retrieval (Apple Wallet) */
+	if (strcmp(mn_conf_get(conf, "phone", "ble"), "no") != 0) {
+		o.ble_open = phone_ble_open;
+		o.ble_ctx = &pb;
+	}
 	o.transmit = mn_pcsc_apdu_transmit;
 	o.transmit_ctx = card;
 	o.iaca = iaca;
@@ -306,11 +374,39 @@ enum mn_result mn_phone_present(const struct mn_conf *conf, struct mn_pcsc_apdu 
 	if (mn_mdoc_reader_new(&o, &rd) != MN_OK)
 		goto out;
 	r = mn_mdoc_reader_run(rd, &res, &chk, why, sizeof(why));
+	if (pb.tried && pb.open_rc != MN_OK) {
+		debug(ui, "phone over BLE: %s", why);
+		say_ble_failed(ui, pb.open_rc);
+		/* as a missing card reader: the stack may fall back (authinfo_unavail) */
+		out = MN_RES_UNAVAIL;
+		goto out;
+	}
+	if (r == MN_ERR_UNSUPPORTED) {
+		debug(ui, "phone presentation: %s", why);
+		say(ui, 1,
+		    o.ble_open == NULL && strstr(why, "BLE") != NULL
+		        ? _("This phone answers only over Bluetooth, which is turned off for login "
+		            "([phone] ble = no).")
+		        : _("This phone offers no way of reading it that this computer supports."));
+		out = MN_RES_AUTH_ERR;
+		goto out;
+	}
 	if (r == MN_MDOC_READER_ERR_TERMINATED) {
 		debug(ui, "phone ended the session: %s", why);
 		say(ui, 1,
 		    _("The phone did not confirm your identity (Face ID / Touch ID was refused or "
 		      "cancelled). Unlock the wallet on the phone and try again."));
+		out = MN_RES_AUTH_ERR;
+		goto out;
+	}
+	if (pb.tried && (r == MN_ERR_TOKEN_REMOVED || r == MN_ERR_TIMEOUT)) {
+		debug(ui, "phone over BLE: %s", why);
+		say(ui, 1,
+		    r == MN_ERR_TIMEOUT
+		        ? _("The phone did not answer over Bluetooth in time. Confirm on the phone "
+		            "and keep it near this computer.")
+		        : _("The phone disconnected from Bluetooth. Keep it near this computer "
+		            "until the login completes."));
 		out = MN_RES_AUTH_ERR;
 		goto out;
 	}

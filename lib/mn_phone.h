@@ -1,6 +1,6 @@
 /*
  * Login and enrollment with the smartphone My Number Card presented as an ISO 18013-5 mdoc
- * over NFC: the [phone] settings, the reader flow with fresh ephemeral keys, the revocation
+ * (engagement over NFC, the data over NFC or Bluetooth LE): the [phone] settings, the reader flow with fresh ephemeral keys, the revocation
  * check of the Document Signer certificate, and the salted hash of the mapping elements
  * (never the values) that a phone enrollment stores.
  */

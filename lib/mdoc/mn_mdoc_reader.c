@@ -422,8 +422,8 @@ out:
 	return rc;
 }
 
-static int engage(struct mn_mdoc_reader *r, struct mn_nfc *nfc, struct mn_handover **hs,
-                  struct mn_handover **hr, char *why, size_t whylen)
+static int engage(struct mn_mdoc_reader *r, struct mn_nfc *nfc, const uint8_t ble_uuid[16],
+                  struct mn_handover **hs, struct mn_handover **hr, char *why, size_t whylen)
 {
 	struct mn_hr_params p;
 	unsigned i;
@@ -446,12 +446,87 @@ static int engage(struct mn_mdoc_reader *r, struct mn_nfc *nfc, struct mn_handov
 		rc = MN_ERR_CRYPTO;
 		goto out;
 	}
+	if (r->o.ble_open != NULL) {
+		/* BLE OOB: we are the peripheral (mdoc central client mode), our service UUID */
+		p.ble = 1;
+		p.le_role = 0x00;
+		memcpy(p.uuid, ble_uuid, sizeof(p.uuid));
+	}
 	p.nfc = 1;
 	p.nfc_max_cmd = r->has_nfc && r->nfc.extended ? 0xFFFF : 0xFF;
 	p.nfc_max_resp = r->has_nfc && r->nfc.extended ? 0xFFFF : 0x100;
 	if ((rc = mn_nfc_engage(nfc, &p, hs, hr)) != MN_OK)
 		say(why, whylen, "NFC engagement failed: %s", mn_strerror(rc));
 out:
+	return rc;
+}
+
+enum carrier_choice { USE_NFC, USE_BLE };
+
+/*
+ * NFC data retrieval when the phone offers it; else BLE in mdoc central client mode when it
+ * offers BLE, we offered BLE (ble_open) and the handover was negotiated (the UUID is ours).
+ */
+static int choose_carrier(const struct mn_mdoc_reader *r, const struct mn_handover *hs,
+                          const struct mn_handover *hr, enum carrier_choice *use, char *why,
+                          size_t whylen)
+{
+	struct mn_carrier car;
+	struct mn_ble_oob oob;
+
+	if (mn_handover_find_carrier(hs, MN_CARRIER_NFC, &car) == MN_OK) {
+		*use = USE_NFC;
+		return MN_OK;
+	}
+	if (mn_handover_find_carrier(hs, MN_CARRIER_BLE, &car) != MN_OK) {
+		say(why, whylen,
+		    "the phone offers no NFC data retrieval and no BLE (only Wi-Fi Aware?): not "
+		    "supported");
+		return MN_ERR_UNSUPPORTED;
+	}
+	if (r->o.ble_open == NULL) {
+		say(why, whylen,
+		    "the phone offers no NFC data retrieval, only BLE (e.g. Apple Wallet), and BLE "
+		    "is off here");
+		return MN_ERR_UNSUPPORTED;
+	}
+	if (hr == NULL) {
+		say(why, whylen,
+		    "the phone offers no NFC data retrieval, only BLE in a static handover (no "
+		    "negotiated service UUID): not supported");
+		return MN_ERR_UNSUPPORTED;
+	}
+	/* LE role 0x00: the phone can only be the peripheral (mdoc peripheral server mode) */
+	if (mn_ble_oob_parse(car.config, car.config_len, &oob) == MN_OK && oob.has_role &&
+	    oob.le_role == 0x00) {
+		say(why, whylen,
+		    "the phone offers no NFC data retrieval, only BLE as a peripheral (mdoc "
+		    "peripheral server mode): not supported");
+		return MN_ERR_UNSUPPORTED;
+	}
+	/* a UUID in the phone's configuration is not used: in central client mode after a
+	 * negotiated handover the service UUID is the one of our Handover Request */
+	*use = USE_BLE;
+	return MN_OK;
+}
+
+/* EDeviceKeyBytes (#6.24(bstr)) as it stands in de: shortest heads make the rebuilt bytes
+ * the received ones; checked against de all the same */
+static int edevice_key_bytes(const uint8_t *de, size_t de_len, const uint8_t *key, size_t key_len,
+                             uint8_t **out, size_t *outlen)
+{
+	struct wbuf w = {NULL, 0, 0, MN_OK};
+	int rc;
+
+	w_tag24(&w, key, key_len);
+	if ((rc = w.err) != MN_OK)
+		goto out;
+	rc = MN_ERR_FORMAT;
+	if (memmem(de, de_len, w.p, w.n) == NULL)
+		goto out;
+	rc = w_finish(&w, out, outlen);
+out:
+	free(w.p);
 	return rc;
 }
 
@@ -475,17 +550,18 @@ int mn_mdoc_reader_run(struct mn_mdoc_reader *r, struct mn_mdoc_result **ret,
 	struct mn_mdoc_result *res = NULL;
 	struct mn_nfc *nfc = NULL;
 	struct mn_handover *hs = NULL, *hr = NULL;
-	struct mn_carrier car;
-	struct mn_mdoc_transport tr;
+	enum carrier_choice use = USE_NFC;
+	struct mn_mdoc_transport tr = {NULL, NULL};
 	struct mn_mdoc_session *sess = NULL;
 	cbor_item_t *de_item = NULL;
 	EVP_PKEY *rkey = NULL;
 	const uint8_t *de, *hsb, *hrb = NULL, *edk = NULL, *data = NULL;
 	size_t de_len = 0, hs_len = 0, hr_len = 0, edk_len = 0, dlen = 0;
 	uint8_t *ek = NULL, *st = NULL, *items = NULL, *req = NULL, *ct = NULL, *msg = NULL,
-	        *ans = NULL, *resp = NULL, *term = NULL, *tans = NULL;
+	        *ans = NULL, *resp = NULL, *term = NULL, *tans = NULL, *edkb = NULL;
 	size_t ek_len = 0, st_len = 0, items_len = 0, req_len = 0, ct_len = 0, msg_len = 0,
-	       ans_len = 0, resp_len = 0, term_len = 0, tans_len = 0;
+	       ans_len = 0, resp_len = 0, term_len = 0, tans_len = 0, edkb_len = 0;
+	uint8_t ble_uuid[16];
 	enum mn_mdoc_check chk = MN_MDOC_CHECK_NONE;
 	int status = MN_MDOC_STATUS_NONE, sent = 0, rc = MN_ERR_INVALID_ARG;
 
@@ -495,15 +571,17 @@ int mn_mdoc_reader_run(struct mn_mdoc_reader *r, struct mn_mdoc_result **ret,
 	if ((rc = mn_nfc_new(r->o.transmit, r->o.transmit_ctx, r->has_nfc ? &r->nfc : NULL,
 	                     &nfc)) != MN_OK)
 		goto out;
-	if ((rc = engage(r, nfc, &hs, &hr, why, whylen)) != MN_OK)
-		goto out;
-	if (mn_handover_find_carrier(hs, MN_CARRIER_NFC, &car) != MN_OK) {
-		rc = MN_ERR_UNSUPPORTED;
-		say(why, whylen,
-		    "the phone offers no NFC data retrieval (only BLE or Wi-Fi Aware, e.g. "
-		    "Apple Wallet): not supported yet");
+	/* a fresh random (version 4) service UUID per session, offered in the Handover Request */
+	if (RAND_bytes(ble_uuid, sizeof(ble_uuid)) != 1) {
+		rc = MN_ERR_CRYPTO;
 		goto out;
 	}
+	ble_uuid[6] = (uint8_t)((ble_uuid[6] & 0x0f) | 0x40);
+	ble_uuid[8] = (uint8_t)((ble_uuid[8] & 0x3f) | 0x80);
+	if ((rc = engage(r, nfc, ble_uuid, &hs, &hr, why, whylen)) != MN_OK)
+		goto out;
+	if ((rc = choose_carrier(r, hs, hr, &use, why, whylen)) != MN_OK)
+		goto out;
 	hsb = mn_handover_bytes(hs, &hs_len);
 	if (hr != NULL)
 		hrb = mn_handover_bytes(hr, &hr_len);
@@ -531,15 +609,36 @@ int mn_mdoc_reader_run(struct mn_mdoc_reader *r, struct mn_mdoc_result **ret,
 		say(why, whylen, "session establishment: %s", mn_strerror(rc));
 		goto out;
 	}
-	if ((rc = mn_nfc_mdoc_select(nfc)) != MN_OK) {
-		say(why, whylen, "SELECT of the mdoc data retrieval application failed: %s",
-		    mn_strerror(rc));
-		goto out;
+	if (use == USE_BLE) {
+		if ((rc = edevice_key_bytes(de, de_len, edk, edk_len, &edkb, &edkb_len)) != MN_OK) {
+			say(why, whylen, "EDeviceKeyBytes not found in the DeviceEngagement");
+			goto out;
+		}
+		if ((rc = r->o.ble_open(r->o.ble_ctx, ble_uuid, edkb, edkb_len, &tr, why,
+		                        whylen)) != MN_OK) {
+			tr.ops = NULL;
+			if (why != NULL && whylen > 0 && why[0] == '\0')
+				say(why, whylen, "BLE: %s", mn_strerror(rc));
+			goto out;
+		}
+	} else {
+		if ((rc = mn_nfc_mdoc_select(nfc)) != MN_OK) {
+			say(why, whylen, "SELECT of the mdoc data retrieval application failed: %s",
+			    mn_strerror(rc));
+			goto out;
+		}
+		mn_nfc_transport(nfc, &tr);
 	}
-	mn_nfc_transport(nfc, &tr);
 	if ((rc = mn_mdoc_transport_send(&tr, msg, msg_len)) != MN_OK ||
 	    (rc = mn_mdoc_transport_receive(&tr, &ans, &ans_len)) != MN_OK) {
-		say(why, whylen, "data retrieval: %s", mn_strerror(rc));
+		if (use == USE_BLE)
+			say(why, whylen, "BLE data retrieval: %s",
+			    rc == MN_ERR_TOKEN_REMOVED ? "the phone disconnected"
+			    : rc == MN_ERR_EOF         ? "the phone ended the session"
+			    : rc == MN_ERR_TIMEOUT     ? "the phone did not answer in time"
+			                               : mn_strerror(rc));
+		else
+			say(why, whylen, "data retrieval: %s", mn_strerror(rc));
 		goto out;
 	}
 	sent = 1;
@@ -592,8 +691,15 @@ out:
 	mn_mdoc_result_free(&res);
 	if (sent && status != MN_MDOC_STATUS_TERMINATION &&
 	    mn_mdoc_session_data_build(NULL, 0, MN_MDOC_STATUS_TERMINATION, &term, &term_len) ==
-	        MN_OK)
-		(void)mn_nfc_mdoc_exchange(nfc, term, term_len, &tans, &tans_len); /* best effort */
+	        MN_OK) {
+		/* best effort; over BLE a notification without an answer */
+		if (use == USE_BLE)
+			(void)mn_mdoc_transport_send(&tr, term, term_len);
+		else
+			(void)mn_nfc_mdoc_exchange(nfc, term, term_len, &tans, &tans_len);
+	}
+	if (use == USE_BLE && tr.ops != NULL)
+		mn_mdoc_transport_close(&tr); /* State 0x02, unregister, free */
 	if (failed != NULL)
 		*failed = chk;
 	if (resp != NULL)
@@ -604,6 +710,7 @@ out:
 	free(req);
 	free(term);
 	free(tans);
+	free(edkb);
 	free(ans);
 	free(msg);
 	free(ct);

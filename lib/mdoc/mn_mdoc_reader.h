@@ -1,8 +1,8 @@
 /*
- * ISO/IEC 18013-5 presentation over NFC, reader side: engagement (static or negotiated
- * handover), session establishment, one DeviceRequest for the smartphone My Number Card
- * (docType org.iso.23220.1.jp.mnc), the DeviceResponse through NFC data retrieval,
- * verification with mn_mdoc_verify, then session termination.
+ * ISO/IEC 18013-5 presentation, reader side: NFC engagement (static or negotiated handover),
+ * session establishment, one DeviceRequest for the smartphone My Number Card (docType
+ * org.iso.23220.1.jp.mnc), the DeviceResponse through NFC data retrieval or (through the
+ * ble_open callback) BLE, verification with mn_mdoc_verify, then session termination.
  *
  * The SessionTranscript is built from the exact bytes exchanged: the DeviceEngagement record
  * payload and the Handover Select / Request messages as read and written, and EReaderKeyBytes
@@ -56,6 +56,18 @@ struct mn_mdoc_reader_opts {
 	time_t at;               /* verification time; 0 = now */
 	unsigned select_polls;   /* SELECT NDEF retries while the phone answers 6A82; 0 = 25 */
 	uint32_t select_wait_us; /* between them; 0 = 200 ms */
+	/*
+	 * BLE data retrieval in mdoc central client mode (the phone is the central, we the GATT
+	 * server), used when the phone offers no NFC data retrieval (Apple Wallet). NULL: no BLE
+	 * carrier is offered. Called after a negotiated handover with the service UUID put in the
+	 * Handover Request and EDeviceKeyBytes (#6.24 bstr) exactly as in the DeviceEngagement;
+	 * on success *out is a connected transport that the reader closes (once). On failure a
+	 * negative MN_ERR_* (returned by mn_mdoc_reader_run unchanged) and a message in why.
+	 * mn_ble_reader_open (mn_ble.h) is one; this file does not depend on it.
+	 */
+	int (*ble_open)(void *ctx, const uint8_t uuid[16], const uint8_t *edevice_key_bytes,
+	                size_t len, struct mn_mdoc_transport *out, char *why, size_t whylen);
+	void *ble_ctx;
 };
 
 struct mn_mdoc_reader;
@@ -76,11 +88,15 @@ int mn_mdoc_reader_new(const struct mn_mdoc_reader_opts *opts, struct mn_mdoc_re
 void mn_mdoc_reader_free(struct mn_mdoc_reader **r);
 
 /*
- * Run one presentation. On success *ret gets the verified elements. On failure a negative
- * MN_ERR_*: MN_MDOC_READER_ERR_TERMINATED when the phone ended the session, MN_ERR_NO_TOKEN
- * / MN_ERR_TOKEN_REMOVED from the transport, MN_ERR_UNSUPPORTED when the phone offers no NFC
- * data retrieval; a failed verification returns mn_mdoc_verify's error with *failed set
- * (else *failed is MN_MDOC_CHECK_NONE), MN_MDOC_READER_ERR_MAC_REFUSED for a deviceMac that
+ * Run one presentation. The carrier: NFC data retrieval when the phone's Handover Select
+ * offers it, else BLE when it offers BLE, ble_open is set and the handover was negotiated
+ * (the service UUID is ours, from the Handover Request). On success *ret gets the verified
+ * elements. On failure a negative MN_ERR_*: MN_MDOC_READER_ERR_TERMINATED when the phone ended
+ * the session, MN_ERR_NO_TOKEN / MN_ERR_TOKEN_REMOVED from the transport, MN_ERR_UNSUPPORTED
+ * when the phone offers no carrier we can use (no NFC data retrieval, and BLE is off, only
+ * in a static handover, or only in peripheral server mode), ble_open's own error when it
+ * fails; a failed verification returns mn_mdoc_verify's error with *failed set (else
+ * *failed is MN_MDOC_CHECK_NONE), MN_MDOC_READER_ERR_MAC_REFUSED for a deviceMac that
  * allow_device_mac does not allow. why (may be NULL) gets a message.
  */
 int mn_mdoc_reader_run(struct mn_mdoc_reader *r, struct mn_mdoc_result **ret,

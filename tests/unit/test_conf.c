@@ -306,6 +306,44 @@ static void test_phone(void **state)
 	expect_error("[phone]\nmdoc_trust_anchors = iaca.pem\n", 2, "absolute path");
 }
 
+/* [phone] ble, ble_bus, ble_wait: BLE data retrieval through BlueZ */
+static void test_phone_ble(void **state)
+{
+	struct mn_conf *c = NULL;
+	char err[512];
+	unsigned u = 0;
+	int b = 0;
+
+	(void)state;
+	assert_int_equal(mn_conf_new(&c), MN_OK);
+	assert_string_equal(mn_conf_get(c, "phone", "ble"), "auto");
+	assert_string_equal(mn_conf_get(c, "phone", "ble_bus"), "");
+	assert_int_equal(mn_conf_get_uint(c, "phone", "ble_wait", &u), MN_OK);
+	assert_int_equal(u, 20);
+	mn_conf_free(&c);
+	assert_int_equal(load_text("[phone]\nble = no\n"
+	                           "ble_bus = unix:path=/run/mn-test/bus,guid=0123\n"
+	                           "ble_wait = 120\n",
+	                           &c, err, sizeof(err)),
+	                 MN_OK);
+	assert_string_equal(mn_conf_get(c, "phone", "ble"), "no");
+	assert_string_equal(mn_conf_get(c, "phone", "ble_bus"),
+	                    "unix:path=/run/mn-test/bus,guid=0123");
+	assert_int_equal(mn_conf_get_uint(c, "phone", "ble_wait", &u), MN_OK);
+	assert_int_equal(u, 120);
+	assert_int_equal(mn_conf_get_bool(c, "phone", "ble", &b), MN_ERR_INVALID_ARG);
+	mn_conf_free(&c);
+	expect_ok("[phone]\nble = auto\nble_wait = 1\n");
+	expect_ok("[phone]\nble_bus =\n");
+	expect_error("[phone]\nble = yes\n", 2, "'ble' must be one of");
+	expect_error("[phone]\nble = maybe\n", 2, "'ble' must be one of");
+	expect_error("[phone]\nble_wait = 0\n", 2, "'ble_wait' must be an integer");
+	expect_error("[phone]\nble_wait = 121\n", 2, "'ble_wait' must be an integer");
+	expect_error("[phone]\nble_wait = -1\n", 2, "'ble_wait' must be an integer");
+	expect_error("ble = no\n", 1, "ble"); /* not in the main section */
+	expect_error("[phone]\nble_bus = a\001b\n", 2, "control character");
+}
+
 static void expect_error_together(const char *text, const char *what)
 {
 	struct mn_conf *c = NULL;
@@ -490,17 +528,12 @@ static void test_file_checks(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_defaults),
-	    cmocka_unit_test(test_full_file),
-	    cmocka_unit_test(test_uint),
-	    cmocka_unit_test(test_bool),
-	    cmocka_unit_test(test_enum_and_lists),
-	    cmocka_unit_test(test_phone),
-	    cmocka_unit_test(test_accounts_and_ldap),
-	    cmocka_unit_test(test_paths),
-	    cmocka_unit_test(test_structure_errors),
-	    cmocka_unit_test(test_limits),
-	    cmocka_unit_test(test_file_checks),
+	    cmocka_unit_test(test_defaults),       cmocka_unit_test(test_full_file),
+	    cmocka_unit_test(test_uint),           cmocka_unit_test(test_bool),
+	    cmocka_unit_test(test_enum_and_lists), cmocka_unit_test(test_phone),
+	    cmocka_unit_test(test_phone_ble),      cmocka_unit_test(test_accounts_and_ldap),
+	    cmocka_unit_test(test_paths),          cmocka_unit_test(test_structure_errors),
+	    cmocka_unit_test(test_limits),         cmocka_unit_test(test_file_checks),
 	};
 	return cmocka_run_group_tests_name("conf", tests, NULL, NULL);
 }

@@ -1,9 +1,12 @@
 /*
  * mynumber read-mdoc --trust IACA.pem [--reader NAME] [--wait SECONDS]
  *                    [--element NAMESPACE:NAME]... [--allow-mac] [--skew SECONDS]
+ *                    [--ble-bus ADDRESS] [--no-ble]
  * Read the smartphone My Number Card (docType org.iso.23220.1.jp.mnc) from a phone held on a
- * PC/SC contactless reader (ISO 18013-5 NFC engagement and NFC data retrieval), verify it and
+ * PC/SC contactless reader (ISO 18013-5 NFC engagement; NFC data retrieval, or BLE through
+ * BlueZ when the phone offers only that, as Apple Wallet does: doc/mdoc-ble.md), verify it and
  * print the verified issuer-signed elements as JSON (namespace -> element -> value).
+ * --ble-bus: the D-Bus address where BlueZ is (default: the system bus); --no-ble: NFC only.
  * Exit 0 verified, 1 not read or not verified (the failed check is named), 2 usage.
  * Needs no configuration file.
  */
@@ -16,6 +19,7 @@
 #include <openssl/x509.h>
 
 #include "mn_err.h"
+#include "mdoc/mn_ble.h"
 #include "mdoc/mn_mdoc.h"
 #include "mdoc/mn_mdoc_reader.h"
 #include "mdoc/mn_pcsc_apdu.h"
@@ -30,7 +34,23 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: mynumber read-mdoc --trust IACA.pem [--reader NAME] "
 	                "[--wait SECONDS]\n"
-	                "         [--element NAMESPACE:NAME]... [--allow-mac] [--skew SECONDS]\n");
+	                "         [--element NAMESPACE:NAME]... [--allow-mac] [--skew SECONDS]\n"
+	                "         [--ble-bus ADDRESS] [--no-ble]\n");
+}
+
+/* BLE when the phone offers only that: say so, then mn_ble_reader_open */
+static int ble_open(void *ctx, const uint8_t uuid[16], const uint8_t *edevice_key_bytes, size_t len,
+                    struct mn_mdoc_transport *out, char *why, size_t whylen)
+{
+	const struct mn_ble_opts *o = ctx;
+	char u[MN_BLE_UUID_STRLEN + 1];
+
+	mn_ble_uuid_str(uuid, u);
+	fprintf(stderr,
+	        "mynumber: the phone answers over Bluetooth (service %s): keep it near "
+	        "(waiting %u s)\n",
+	        u, o->wait);
+	return mn_ble_reader_open(ctx, uuid, edevice_key_bytes, len, out, why, whylen);
 }
 
 static int parse_uint(const char *s, unsigned long max, unsigned long *v)
@@ -50,7 +70,8 @@ int cmd_read_mdoc(int argc, char **argv)
 	char **spec = NULL;
 	size_t nel = 0, i;
 	unsigned long wait = DEFAULT_WAIT, skew = MN_MDOC_DEFAULT_SKEW;
-	int allow_mac = 0, a, r, rc = 2;
+	int allow_mac = 0, no_ble = 0, a, r, rc = 2;
+	struct mn_ble_opts bo;
 	STACK_OF(X509) *iaca = NULL;
 	struct mn_pcsc_apdu *card = NULL;
 	struct mn_mdoc_reader_opts o;
@@ -65,11 +86,17 @@ int cmd_read_mdoc(int argc, char **argv)
 		rc = 1;
 		goto out;
 	}
+	memset(&bo, 0, sizeof(bo));
+	bo.wait = MN_BLE_WAIT_DEF;
 	for (a = 1; a < argc; a++) {
 		const char *arg = argv[a];
 
 		if (strcmp(arg, "--allow-mac") == 0) {
 			allow_mac = 1;
+			continue;
+		}
+		if (strcmp(arg, "--no-ble") == 0) {
+			no_ble = 1;
 			continue;
 		}
 		if (a + 1 >= argc)
@@ -78,6 +105,8 @@ int cmd_read_mdoc(int argc, char **argv)
 			trust = argv[++a];
 		else if (strcmp(arg, "--reader") == 0)
 			reader = argv[++a];
+		else if (strcmp(arg, "--ble-bus") == 0)
+			bo.bus_address = argv[++a];
 		else if (strcmp(arg, "--wait") == 0) {
 			if (!parse_uint(argv[++a], MAX_WAIT, &wait))
 				goto usage;
@@ -134,6 +163,10 @@ int cmd_read_mdoc(int argc, char **argv)
 	o.n_elements = nel;
 	o.allow_device_mac = allow_mac;
 	o.skew = (unsigned)skew;
+	if (!no_ble) {
+		o.ble_open = ble_open;
+		o.ble_ctx = &bo;
+	}
 	if ((r = mn_mdoc_reader_new(&o, &rd)) != MN_OK) {
 		fprintf(stderr, "mynumber: read-mdoc: %s\n", mn_strerror(r));
 		goto out;
