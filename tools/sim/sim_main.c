@@ -13,6 +13,7 @@
 
 #include "mn_err.h"
 #include "sim.h"
+#include "sim_ble.h"
 #include "sim_wallet.h"
 
 #define BAD_PROFILE "not card, android, iphone, juki or wallet"
@@ -39,6 +40,11 @@ static const char usage_text[] =
     "      --device-auth signature|mac (signature: deviceSignature; mac: deviceMac)\n"
     "      --record FILE (save each DeviceResponse)  --replay FILE (send it instead)\n"
     "      --doctype NAME (present another document type for the request)\n"
+    "      --carrier nfc|ble|both (nfc): what the Handover Select offers; ble: only BLE,\n"
+    "        LE role central, no UUID (like Apple Wallet); ble and both need --handover tnep\n"
+    "      --ble-bus ADDRESS  be org.bluez on this D-Bus bus (fake BlueZ + the phone as BLE\n"
+    "        central; e.g. unix:path=/tmp/x/bus)  --ble-mtu N (185)  --ble-timeout S (60)\n"
+    "      --ble-fault none|ident|disconnect|silent|no-adapter|powered-off\n"
     "  mynumber-sim crl [options] DIR OUT  write a test CRL issued by DIR's CA\n"
     "      --revoke HEX|self (repeatable)   --entries N (random 8-byte serials)\n"
     "      --crl-number N (1)  --this-update-days D (-1)  --next-update-days D (7)\n"
@@ -336,6 +342,8 @@ static int install_signals(void)
 struct run_args {
 	struct sim_run_opts o;
 	struct sim_wallet_run_opts w;
+	struct sim_ble_opts b;
+	int ble_opt; /* a --ble-* option other than --ble-bus was given */
 	int wallet;
 	const char *state;
 	const char *log_path;
@@ -362,6 +370,11 @@ static int parse_run(int argc, char **argv, struct run_args *a)
 	    {"record", required_argument, NULL, 'R'},
 	    {"replay", required_argument, NULL, 'Y'},
 	    {"doctype", required_argument, NULL, 'T'},
+	    {"carrier", required_argument, NULL, 'C'},
+	    {"ble-bus", required_argument, NULL, 'U'},
+	    {"ble-fault", required_argument, NULL, 'F'},
+	    {"ble-mtu", required_argument, NULL, 'm'},
+	    {"ble-timeout", required_argument, NULL, 'W'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -402,6 +415,39 @@ static int parse_run(int argc, char **argv, struct run_args *a)
 			break;
 		case 'T':
 			a->w.doctype = optarg;
+			break;
+		case 'C':
+			if (strcmp(optarg, "nfc") == 0)
+				a->w.carrier = SIM_CARRIER_NFC;
+			else if (strcmp(optarg, "ble") == 0)
+				a->w.carrier = SIM_CARRIER_BLE;
+			else if (strcmp(optarg, "both") == 0)
+				a->w.carrier = SIM_CARRIER_BOTH;
+			else
+				return usage_error("not nfc, ble or both", "--carrier");
+			break;
+		case 'U':
+			if (optarg[0] == '\0')
+				return usage_error("must be a D-Bus address", "--ble-bus");
+			a->b.bus = optarg;
+			break;
+		case 'F':
+			if (sim_ble_fault_parse(optarg, &a->b.fault) != MN_OK)
+				return usage_error("not none, ident, disconnect, silent, "
+				                   "no-adapter or powered-off",
+				                   "--ble-fault");
+			a->ble_opt = 1;
+			break;
+		case 'm':
+			if (parse_long(optarg, SIM_BLE_MTU_MIN, SIM_BLE_MTU_MAX, &v) != MN_OK)
+				return usage_error("must be 23-517", "--ble-mtu");
+			a->b.mtu = (unsigned)v;
+			a->ble_opt = 1;
+			break;
+		case 'W':
+			if (parse_long(optarg, 1, 86400, &a->b.timeout) != MN_OK)
+				return usage_error("must be 1-86400 seconds", "--ble-timeout");
+			a->ble_opt = 1;
 			break;
 		case 'B':
 			if (strcmp(optarg, "ok") != 0 && strcmp(optarg, "fail") != 0)
@@ -458,6 +504,14 @@ static int parse_run(int argc, char **argv, struct run_args *a)
 	}
 	if (optind != argc - 1)
 		return usage_error("needs exactly one DIR", "run");
+	if ((a->w.carrier != SIM_CARRIER_NFC || a->b.bus != NULL || a->ble_opt) && !a->wallet)
+		return usage_error("only with --profile wallet", "--carrier/--ble-*");
+	if (a->w.carrier != SIM_CARRIER_NFC && !a->w.tnep)
+		return usage_error("needs --handover tnep (the reader's Handover Request brings "
+		                   "the BLE UUID)",
+		                   "--carrier");
+	if (a->ble_opt && a->b.bus == NULL)
+		return usage_error("need --ble-bus", "--ble-fault/--ble-mtu/--ble-timeout");
 	return 0;
 }
 
@@ -466,8 +520,10 @@ static int cmd_run(int argc, char **argv)
 	struct run_args a = {
 	    .o = {.host = "127.0.0.1", .port = SIM_DEFAULT_PORT, .connect_timeout = 10},
 	    .w = {.biometric_ok = 1},
+	    .b = {.mtu = SIM_BLE_MTU_DEFAULT, .timeout = SIM_BLE_TIMEOUT_DEFAULT},
 	    .profile = -1};
 	struct sim_card *card = NULL;
+	struct sim_ble *ble = NULL;
 	char *state = NULL;
 	int r, rc = 1;
 
@@ -493,9 +549,13 @@ static int cmd_run(int argc, char **argv)
 		goto out;
 	}
 	card->verbose = a.o.verbose;
+	a.b.verbose = a.o.verbose;
+	if (a.b.bus != NULL && sim_ble_start(card->wallet, &a.b, &stop_flag, &ble) != MN_OK)
+		goto out;
 	if (sim_vpcd_run(card, &a.o, &stop_flag) == MN_OK)
 		rc = 0;
 out:
+	sim_ble_stop(&ble);
 	sim_card_free(&card);
 	if (a.o.apdu_log != NULL)
 		fclose(a.o.apdu_log);

@@ -11,6 +11,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,7 @@
 #include <openssl/sha.h>
 #include <openssl/x509.h>
 
+#include "mn_ble.h"
 #include "mn_cose.h"
 #include "mn_err.h"
 #include "mn_mdoc_session.h"
@@ -67,27 +69,43 @@ enum app { APP_NONE, APP_NDEF, APP_MDOC };
 enum file { FILE_NONE, FILE_CC, FILE_NDEF };
 enum tnep { TNEP_SERVICE, TNEP_SELECTED, TNEP_DONE };
 
-struct sim_wallet {
-	struct sim_wallet_run_opts o;
-	EVP_PKEY *ds_key, *dev_key;
-	cbor_item_t *items[N_ELEMS]; /* tag-24 IssuerSignedItemBytes */
-	cbor_item_t *issuer_auth;    /* COSE_Sign1 array */
-	/* one engagement (power cycle) */
+/*
+ * One engagement (DeviceEngagement, Handover Select/Request) and the session run on it. The NFC
+ * side owns w->eng (renewed at every power cycle); a BLE session runs on a copy taken when the
+ * reader's Handover Request named a BLE UUID (sim_wallet_ble_take), so that the reader leaving
+ * the NFC field (a reset: a new engagement) does not change the one the BLE session uses.
+ */
+struct sim_wallet_eng {
 	EVP_PKEY *edev;
-	uint8_t *de, *hs, *hr;
-	size_t de_len, hs_len, hr_len;
-	enum app app;
-	enum file file;
-	enum tnep tnep;
-	int hs_polls; /* NLEN = 0 answers before the negotiated Hs is ready */
-	uint8_t ndef[NDEF_FILE_MAX];
-	size_t ndef_size; /* NLEN + message currently readable */
+	uint8_t *de, *hs, *hr, *edk; /* edk: EDeviceKeyBytes exactly as they stand in de */
+	size_t de_len, hs_len, hr_len, edk_len;
+	int has_uuid;
+	uint8_t uuid[16]; /* the BLE service UUID of the reader's Handover Request */
+	struct timespec taken;
 	/* data retrieval */
 	struct mn_mdoc_session *sess;
 	EVP_PKEY *ereader; /* EReaderKey (public) of this session, for deviceMac */
 	uint8_t *st;
 	size_t st_len;
 	int ended;
+};
+
+struct sim_wallet {
+	struct sim_wallet_run_opts o;
+	pthread_mutex_t lock; /* the NFC (vpcd) and BLE threads share the wallet */
+	EVP_PKEY *ds_key, *dev_key;
+	cbor_item_t *items[N_ELEMS]; /* tag-24 IssuerSignedItemBytes */
+	cbor_item_t *issuer_auth;    /* COSE_Sign1 array */
+	/* one engagement (power cycle) */
+	struct sim_wallet_eng eng;
+	struct sim_wallet_eng *ble_pending; /* offered to the BLE central, not yet taken */
+	enum app app;
+	enum file file;
+	enum tnep tnep;
+	int hs_polls; /* NLEN = 0 answers before the negotiated Hs is ready */
+	uint8_t ndef[NDEF_FILE_MAX];
+	size_t ndef_size; /* NLEN + message currently readable */
+	/* NFC data retrieval */
 	uint8_t *in, *out;
 	size_t in_len, out_len, out_off;
 	long apdus;
@@ -274,22 +292,23 @@ out:
  * EMacKey = HKDF-SHA256(IKM = ECDH(SDeviceKey.priv, EReaderKey.pub),
  *                       salt = SHA-256(SessionTranscriptBytes), info = "EMacKey", L = 32)
  */
-static int emac_key(struct sim_wallet *w, uint8_t key[32])
+static int emac_key(struct sim_wallet *w, struct sim_wallet_eng *e, uint8_t key[32])
 {
-	if (w->ereader == NULL || w->st == NULL)
+	if (e->ereader == NULL || e->st == NULL)
 		return MN_ERR_INVALID_ARG;
-	return mn_mdoc_emac_key(w->dev_key, w->ereader, w->st, w->st_len, key);
+	return mn_mdoc_emac_key(w->dev_key, e->ereader, e->st, e->st_len, key);
 }
 
 /* HMAC 256/256 under EMacKey over the MAC_structure; COSE_Mac0 = [prot, {}, null, tag] */
-static cbor_item_t *mac0(struct sim_wallet *w, const uint8_t *payload, size_t plen)
+static cbor_item_t *mac0(struct sim_wallet *w, struct sim_wallet_eng *e, const uint8_t *payload,
+                         size_t plen)
 {
 	static const uint8_t prot[] = {0xA1, 0x01, 0x05}; /* {1: 5} */
 	uint8_t *tbs = NULL, key[32], tag[EVP_MAX_MD_SIZE];
 	size_t tlen = 0, taglen = 0;
 	cbor_item_t *arr = NULL, *ret = NULL;
 
-	if (emac_key(w, key) != MN_OK ||
+	if (emac_key(w, e, key) != MN_OK ||
 	    mn_cose_tbs("MAC0", prot, sizeof(prot), payload, plen, &tbs, &tlen) != MN_OK)
 		goto out;
 	if (EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, key, sizeof(key), tbs, tlen, tag,
@@ -547,6 +566,84 @@ out:
 	return r;
 }
 
+/* ---------------------------------------------------------------- engagements */
+
+/* the session run on an engagement */
+static void eng_end_session(struct sim_wallet_eng *e)
+{
+	mn_mdoc_session_free(&e->sess);
+	EVP_PKEY_free(e->ereader);
+	e->ereader = NULL;
+	free(e->st);
+	e->st = NULL;
+	e->st_len = 0;
+	e->ended = 0;
+}
+
+static void eng_clear(struct sim_wallet_eng *e)
+{
+	eng_end_session(e);
+	EVP_PKEY_free(e->edev);
+	free(e->de);
+	free(e->hs);
+	free(e->hr);
+	free(e->edk);
+	memset(e, 0, sizeof(*e));
+}
+
+void sim_wallet_eng_free(struct sim_wallet_eng **e)
+{
+	if (e == NULL || *e == NULL)
+		return;
+	eng_clear(*e);
+	free(*e);
+	*e = NULL;
+}
+
+static int dup_bytes(const uint8_t *src, size_t len, uint8_t **dst)
+{
+	*dst = NULL;
+	if (src == NULL)
+		return MN_OK;
+	if ((*dst = malloc(len > 0 ? len : 1)) == NULL)
+		return MN_ERR_NOMEM;
+	memcpy(*dst, src, len);
+	return MN_OK;
+}
+
+/* a copy of the engagement of src (no session) */
+static int eng_copy(const struct sim_wallet_eng *src, struct sim_wallet_eng **ret)
+{
+	struct sim_wallet_eng *e = calloc(1, sizeof(*e));
+	int r = MN_ERR_NOMEM;
+
+	if (e == NULL)
+		return MN_ERR_NOMEM;
+	if (src->edev == NULL || EVP_PKEY_up_ref(src->edev) != 1) {
+		r = MN_ERR_INTERNAL;
+		goto out;
+	}
+	e->edev = src->edev;
+	if (dup_bytes(src->de, src->de_len, &e->de) != MN_OK ||
+	    dup_bytes(src->hs, src->hs_len, &e->hs) != MN_OK ||
+	    dup_bytes(src->hr, src->hr_len, &e->hr) != MN_OK ||
+	    dup_bytes(src->edk, src->edk_len, &e->edk) != MN_OK)
+		goto out;
+	e->de_len = src->de_len;
+	e->hs_len = src->hs_len;
+	e->hr_len = src->hr_len;
+	e->edk_len = src->edk_len;
+	e->has_uuid = src->has_uuid;
+	memcpy(e->uuid, src->uuid, sizeof(e->uuid));
+	clock_gettime(CLOCK_MONOTONIC, &e->taken);
+	*ret = e;
+	e = NULL;
+	r = MN_OK;
+out:
+	sim_wallet_eng_free(&e);
+	return r;
+}
+
 void sim_wallet_free(struct sim_wallet **wp)
 {
 	struct sim_wallet *w;
@@ -560,15 +657,11 @@ void sim_wallet_free(struct sim_wallet **wp)
 			cbor_decref(&w->items[i]);
 	if (w->issuer_auth != NULL)
 		cbor_decref(&w->issuer_auth);
-	mn_mdoc_session_free(&w->sess);
-	EVP_PKEY_free(w->ereader);
+	eng_clear(&w->eng);
+	sim_wallet_eng_free(&w->ble_pending);
 	EVP_PKEY_free(w->ds_key);
 	EVP_PKEY_free(w->dev_key);
-	EVP_PKEY_free(w->edev);
-	free(w->de);
-	free(w->hs);
-	free(w->hr);
-	free(w->st);
+	pthread_mutex_destroy(&w->lock);
 	free(w->in);
 	free(w->out);
 	free(w);
@@ -589,6 +682,12 @@ int sim_wallet_card_load(const char *dir, const struct sim_wallet_run_opts *opts
 	memset(&cv, 0, sizeof(cv));
 	if ((card = calloc(1, sizeof(*card))) == NULL || (w = calloc(1, sizeof(*w))) == NULL)
 		goto out;
+	if (pthread_mutex_init(&w->lock, NULL) != 0) {
+		free(w);
+		w = NULL;
+		r = MN_ERR_INTERNAL;
+		goto out;
+	}
 	w->o = *opts;
 	free(path);
 	if ((path = sim_path(dir, "wallet.conf")) == NULL)
@@ -669,19 +768,19 @@ static void put_rec(uint8_t *buf, size_t *off, uint8_t flags, uint8_t tnf, const
 	*off = p + pl_len;
 }
 
-/* DeviceEngagement {0: "1.0", 1: [1, EDeviceKeyBytes]} with a fresh key */
-static int new_engagement(struct sim_wallet *w)
+/*
+ * DeviceEngagement {0: "1.0", 1: [1, EDeviceKeyBytes]} with a fresh key; e->edk are the
+ * EDeviceKeyBytes as serialized inside it (the BLE Ident is computed over those bytes).
+ */
+static int new_engagement(struct sim_wallet_eng *e)
 {
 	cbor_item_t *de = NULL, *sec = NULL, *ek = NULL;
 	uint8_t *kb = NULL;
 	size_t kl;
 	int r = MN_ERR_CRYPTO;
 
-	EVP_PKEY_free(w->edev);
-	free(w->de);
-	w->de = NULL;
-	if ((w->edev = EVP_EC_gen("P-256")) == NULL ||
-	    mn_mdoc_ereader_key_bytes(w->edev, &kb, &kl) != MN_OK || (ek = load(kb, kl)) == NULL)
+	if ((e->edev = EVP_EC_gen("P-256")) == NULL ||
+	    mn_mdoc_ereader_key_bytes(e->edev, &kb, &kl) != MN_OK || (ek = load(kb, kl)) == NULL)
 		goto out;
 	r = MN_ERR_NOMEM;
 	if ((de = cbor_new_definite_map(2)) == NULL || (sec = cbor_new_definite_array(2)) == NULL ||
@@ -693,9 +792,13 @@ static int new_engagement(struct sim_wallet *w)
 	    map_add(de, cbor_build_uint8(0), cbor_build_string("1.0")) != MN_OK ||
 	    map_add(de, cbor_build_uint8(1), sec) != MN_OK)
 		goto out;
-	if ((r = serialize(de, &w->de, &w->de_len)) != MN_OK)
+	if ((r = serialize(de, &e->de, &e->de_len)) != MN_OK ||
+	    (r = serialize(ek, &e->edk, &e->edk_len)) != MN_OK)
 		goto out;
-	r = w->de_len < 256 ? MN_OK : MN_ERR_TOO_LARGE;
+	r = MN_ERR_INTERNAL;
+	if (e->edk_len > e->de_len || memmem(e->de, e->de_len, e->edk, e->edk_len) == NULL)
+		goto out;
+	r = e->de_len < 256 ? MN_OK : MN_ERR_TOO_LARGE;
 out:
 	free(kb);
 	if (de != NULL)
@@ -707,29 +810,47 @@ out:
 	return r;
 }
 
-/* Hs 1.5: ac -> "nfc" carrier (iso.org:18013:nfc), DeviceEngagement record id "mdoc" */
+/*
+ * Hs 1.5 with the carriers of --carrier, then the DeviceEngagement record (id "mdoc"):
+ * nfc  - ac -> "nfc": iso.org:18013:nfc, 01 01 FF 02 FF FF
+ * ble  - ac -> "0" (auxiliary reference "mdoc"): application/vnd.bluetooth.le.oob with only
+ *        LE Role 01 (central only) and no UUID, as Apple Wallet answers a negotiated handover
+ * both - the two, NFC first
+ */
 static int build_hs(struct sim_wallet *w)
 {
-	uint8_t inner[32], hs[48], ac[8] = {0x01, 3, 'n', 'f', 'c', 0};
+	static const uint8_t ac_nfc[] = {0x01, 3, 'n', 'f', 'c', 0};
+	static const uint8_t ac_ble[] = {0x01, 1, '0', 1, 4, 'm', 'd', 'o', 'c'};
 	/* version 1, max command 255 (1 byte), max response 65535 (2 bytes) */
 	static const uint8_t nfc[] = {0x01, 0x01, 0xFF, 0x02, 0xFF, 0xFF};
+	static const uint8_t ble[] = {0x02, 0x1C, 0x01}; /* LE Role: central only */
+	int has_nfc = w->o.carrier != SIM_CARRIER_BLE, has_ble = w->o.carrier != SIM_CARRIER_NFC;
+	uint8_t inner[64], hs[80];
 	size_t ni = 0, nh = 0, off = 0;
 	uint8_t *buf;
 
-	put_rec(inner, &ni, MN_NDEF_MB | MN_NDEF_ME, MN_NDEF_TNF_WELL_KNOWN, MN_NDEF_TYPE_AC, NULL,
-	        ac, 6);
+	if (has_nfc)
+		put_rec(inner, &ni, MN_NDEF_MB | (has_ble ? 0 : MN_NDEF_ME), MN_NDEF_TNF_WELL_KNOWN,
+		        MN_NDEF_TYPE_AC, NULL, ac_nfc, sizeof(ac_nfc));
+	if (has_ble)
+		put_rec(inner, &ni, (has_nfc ? 0 : MN_NDEF_MB) | MN_NDEF_ME, MN_NDEF_TNF_WELL_KNOWN,
+		        MN_NDEF_TYPE_AC, NULL, ac_ble, sizeof(ac_ble));
 	hs[nh++] = 0x15;
 	memcpy(hs + nh, inner, ni);
 	nh += ni;
-	if ((buf = malloc(64 + 64 + 64 + w->de_len)) == NULL)
+	if ((buf = malloc(64 + 64 + 64 + 64 + w->eng.de_len)) == NULL)
 		return MN_ERR_NOMEM;
 	put_rec(buf, &off, MN_NDEF_MB, MN_NDEF_TNF_WELL_KNOWN, MN_NDEF_TYPE_HS, NULL, hs, nh);
-	put_rec(buf, &off, 0, MN_NDEF_TNF_EXTERNAL, MN_NDEF_TYPE_NFC, "nfc", nfc, sizeof(nfc));
-	put_rec(buf, &off, MN_NDEF_ME, MN_NDEF_TNF_EXTERNAL, MN_NDEF_TYPE_DE, "mdoc", w->de,
-	        w->de_len);
-	free(w->hs);
-	w->hs = buf;
-	w->hs_len = off;
+	if (has_nfc)
+		put_rec(buf, &off, 0, MN_NDEF_TNF_EXTERNAL, MN_NDEF_TYPE_NFC, "nfc", nfc,
+		        sizeof(nfc));
+	if (has_ble)
+		put_rec(buf, &off, 0, MN_NDEF_TNF_MIME, MN_NDEF_MIME_BLE, "0", ble, sizeof(ble));
+	put_rec(buf, &off, MN_NDEF_ME, MN_NDEF_TNF_EXTERNAL, MN_NDEF_TYPE_DE, "mdoc", w->eng.de,
+	        w->eng.de_len);
+	free(w->eng.hs);
+	w->eng.hs = buf;
+	w->eng.hs_len = off;
 	return MN_OK;
 }
 
@@ -759,25 +880,18 @@ static void set_tnep_service(struct sim_wallet *w)
 	set_ndef(w, msg, n);
 }
 
-void sim_wallet_reset(struct sim_wallet *w)
+static void wallet_reset(struct sim_wallet *w)
 {
-	if (w == NULL)
-		return;
 	w->app = APP_NONE;
 	w->file = FILE_NONE;
-	mn_mdoc_session_free(&w->sess);
-	EVP_PKEY_free(w->ereader);
-	w->ereader = NULL;
-	free(w->st);
-	free(w->hr);
+	eng_clear(&w->eng);
 	free(w->in);
 	free(w->out);
-	w->st = w->hr = w->in = w->out = NULL;
-	w->st_len = w->hr_len = w->in_len = w->out_len = w->out_off = 0;
-	w->ended = 0;
+	w->in = w->out = NULL;
+	w->in_len = w->out_len = w->out_off = 0;
 	w->hs_polls = 0;
 	w->ndef_size = 0;
-	if (new_engagement(w) != MN_OK || build_hs(w) != MN_OK) {
+	if (new_engagement(&w->eng) != MN_OK || build_hs(w) != MN_OK) {
 		fprintf(stderr, "mynumber-sim: cannot make a device engagement\n");
 		return;
 	}
@@ -785,8 +899,48 @@ void sim_wallet_reset(struct sim_wallet *w)
 		w->tnep = TNEP_SERVICE;
 		set_tnep_service(w);
 	} else {
-		set_ndef(w, w->hs, w->hs_len);
+		set_ndef(w, w->eng.hs, w->eng.hs_len);
 	}
+}
+
+void sim_wallet_reset(struct sim_wallet *w)
+{
+	if (w == NULL)
+		return;
+	pthread_mutex_lock(&w->lock);
+	wallet_reset(w);
+	pthread_mutex_unlock(&w->lock);
+}
+
+/*
+ * The reader's Handover Request: note the BLE UUID it asks the central to look for and, when
+ * this wallet offers BLE, keep a copy of the engagement for the BLE central (sim_ble.c).
+ */
+static void on_handover_request(struct sim_wallet *w, const struct mn_handover *hr)
+{
+	struct mn_carrier c;
+	struct mn_ble_oob oob;
+	char us[MN_BLE_UUID_STRLEN + 1];
+
+	w->eng.has_uuid = 0;
+	if (mn_handover_find_carrier(hr, MN_CARRIER_BLE, &c) != MN_OK) {
+		fprintf(stderr, "mynumber-sim: the Handover Request offers no BLE carrier\n");
+		return;
+	}
+	if (mn_ble_oob_parse(c.config, c.config_len, &oob) != MN_OK || !oob.has_uuid) {
+		fprintf(stderr, "mynumber-sim: the Handover Request's BLE carrier has no UUID\n");
+		return;
+	}
+	w->eng.has_uuid = 1;
+	memcpy(w->eng.uuid, oob.uuid, sizeof(oob.uuid));
+	mn_ble_uuid_str(oob.uuid, us);
+	fprintf(stderr, "mynumber-sim: Handover Request: BLE UUID %s, LE role %d\n", us,
+	        oob.has_role ? oob.le_role : -1);
+	if (w->o.carrier == SIM_CARRIER_NFC)
+		return;
+	sim_wallet_eng_free(&w->ble_pending);
+	if (eng_copy(&w->eng, &w->ble_pending) != MN_OK)
+		fprintf(stderr, "mynumber-sim: cannot keep the engagement for BLE\n");
 }
 
 /* a complete NDEF message written by the reader (TNEP) */
@@ -811,12 +965,14 @@ static void on_ndef_written(struct sim_wallet *w)
 		w->tnep = TNEP_SELECTED;
 	} else if (w->tnep == TNEP_SELECTED &&
 	           mn_handover_parse_request(w->ndef + 2, len, &hr) == MN_OK) {
-		free(w->hr);
-		if ((w->hr = malloc(len)) == NULL)
+		free(w->eng.hr);
+		w->eng.hr_len = 0;
+		if ((w->eng.hr = malloc(len)) == NULL)
 			goto out;
-		memcpy(w->hr, w->ndef + 2, len);
-		w->hr_len = len;
-		set_ndef(w, w->hs, w->hs_len);
+		memcpy(w->eng.hr, w->ndef + 2, len);
+		w->eng.hr_len = len;
+		on_handover_request(w, hr);
+		set_ndef(w, w->eng.hs, w->eng.hs_len);
 		w->hs_polls = 1; /* like Apple Wallet: NLEN = 0 once before the answer */
 		w->tnep = TNEP_DONE;
 	}
@@ -825,15 +981,66 @@ out:
 	free(m);
 }
 
+int sim_wallet_ble_take(struct sim_wallet *w, const uint8_t uuid[16], long max_age_s,
+                        struct sim_wallet_eng **ret)
+{
+	struct timespec now;
+	int r = MN_ERR_NOT_FOUND;
+
+	if (w == NULL || uuid == NULL || ret == NULL)
+		return MN_ERR_INVALID_ARG;
+	pthread_mutex_lock(&w->lock);
+	if (w->ble_pending == NULL)
+		goto out;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (max_age_s > 0 && now.tv_sec - w->ble_pending->taken.tv_sec > max_age_s) {
+		fprintf(stderr, "mynumber-sim: ble: the engagement is older than %ld s: dropped\n",
+		        max_age_s);
+		sim_wallet_eng_free(&w->ble_pending);
+		goto out;
+	}
+	if (memcmp(w->ble_pending->uuid, uuid, 16) != 0)
+		goto out;
+	*ret = w->ble_pending;
+	w->ble_pending = NULL;
+	r = MN_OK;
+out:
+	pthread_mutex_unlock(&w->lock);
+	return r;
+}
+
+int sim_wallet_ble_pending_uuid(struct sim_wallet *w, uint8_t uuid[16])
+{
+	int r = MN_ERR_NOT_FOUND;
+
+	if (w == NULL || uuid == NULL)
+		return MN_ERR_INVALID_ARG;
+	pthread_mutex_lock(&w->lock);
+	if (w->ble_pending != NULL) {
+		memcpy(uuid, w->ble_pending->uuid, 16);
+		r = MN_OK;
+	}
+	pthread_mutex_unlock(&w->lock);
+	return r;
+}
+
+int sim_wallet_eng_ident(const struct sim_wallet_eng *e, uint8_t ident[16])
+{
+	if (e == NULL || e->edk == NULL)
+		return MN_ERR_INVALID_ARG;
+	return mn_mdoc_ble_ident(e->edk, e->edk_len, ident);
+}
+
 /* ---------------------------------------------------------------- data retrieval */
 
-static cbor_item_t *session_transcript(struct sim_wallet *w, const uint8_t *ek, size_t eklen)
+static cbor_item_t *session_transcript(const struct sim_wallet_eng *e, const uint8_t *ek,
+                                       size_t eklen)
 {
 	cbor_item_t *st = NULL, *ho = NULL, *de = NULL, *ret = NULL, *dbs;
 
 	if ((st = cbor_new_definite_array(3)) == NULL || (ho = cbor_new_definite_array(2)) == NULL)
 		goto out;
-	if ((dbs = cbor_build_bytestring(w->de, w->de_len)) == NULL)
+	if ((dbs = cbor_build_bytestring(e->de, e->de_len)) == NULL)
 		goto out;
 	de = cbor_build_tag(24, dbs);
 	cbor_decref(&dbs);
@@ -842,8 +1049,8 @@ static cbor_item_t *session_transcript(struct sim_wallet *w, const uint8_t *ek, 
 	de = NULL;
 	if (arr_add(st, load(ek, eklen)) != MN_OK)
 		goto out;
-	if (arr_add(ho, cbor_build_bytestring(w->hs, w->hs_len)) != MN_OK ||
-	    arr_add(ho, w->hr != NULL ? cbor_build_bytestring(w->hr, w->hr_len)
+	if (arr_add(ho, cbor_build_bytestring(e->hs, e->hs_len)) != MN_OK ||
+	    arr_add(ho, e->hr != NULL ? cbor_build_bytestring(e->hr, e->hr_len)
 	                              : cbor_new_null()) != MN_OK)
 		goto out;
 	cbor_incref(ho);
@@ -912,8 +1119,8 @@ static void record_save(const char *path, const uint8_t *d, size_t n)
 }
 
 /* DeviceResponse with only the requested elements of our docType */
-static int device_response(struct sim_wallet *w, const uint8_t *req, size_t rlen, uint8_t **out,
-                           size_t *olen)
+static int device_response(struct sim_wallet *w, struct sim_wallet_eng *e, const uint8_t *req,
+                           size_t rlen, uint8_t **out, size_t *olen)
 {
 	cbor_item_t *dr = NULL, *docs = NULL, *items_req = NULL, *ns_out = NULL, *st = NULL;
 	cbor_item_t *da = NULL, *dab = NULL, *dns = NULL, *empty = NULL, *sig = NULL;
@@ -960,18 +1167,18 @@ static int device_response(struct sim_wallet *w, const uint8_t *req, size_t rlen
 				goto out;
 			ep = cbor_map_handle(els);
 			for (k = 0; k < cbor_map_size(els); k++) {
-				int e;
+				int ei;
 
 				if (!cbor_isa_string(ep[k].key))
 					continue;
-				e = find_elem((const char *)cbor_string_handle(np[j].key),
-				              cbor_string_length(np[j].key),
-				              (const char *)cbor_string_handle(ep[k].key),
-				              cbor_string_length(ep[k].key));
-				if (e < 0)
+				ei = find_elem((const char *)cbor_string_handle(np[j].key),
+				               cbor_string_length(np[j].key),
+				               (const char *)cbor_string_handle(ep[k].key),
+				               cbor_string_length(ep[k].key));
+				if (ei < 0)
 					continue;
-				cbor_incref(w->items[e]);
-				if (arr_add(arr, w->items[e]) != MN_OK) {
+				cbor_incref(w->items[ei]);
+				if (arr_add(arr, w->items[ei]) != MN_OK) {
 					cbor_decref(&arr);
 					goto out;
 				}
@@ -1016,7 +1223,7 @@ static int device_response(struct sim_wallet *w, const uint8_t *req, size_t rlen
 		}
 		/* DeviceAuthentication = ["DeviceAuthentication", ST, DocType, DNSBytes] */
 		{
-			cbor_item_t *stt = load(w->st, w->st_len);
+			cbor_item_t *stt = load(e->st, e->st_len);
 
 			st = untag24(stt);
 			if (stt != NULL)
@@ -1036,7 +1243,7 @@ static int device_response(struct sim_wallet *w, const uint8_t *req, size_t rlen
 		    serialize(dab, &b, &n) != MN_OK)
 			goto out;
 		if (w->o.device_mac) {
-			if ((sig = mac0(w, b, n)) == NULL) {
+			if ((sig = mac0(w, e, b, n)) == NULL) {
 				r = MN_ERR_CRYPTO;
 				goto out;
 			}
@@ -1102,29 +1309,26 @@ out:
 	return r;
 }
 
-/* SessionData {status} or {data: encrypt(pt)} into w->out (DO'53'-wrapped) */
-static int reply(struct sim_wallet *w, const uint8_t *pt, size_t ptlen, int status)
+/* SessionData {status} or {data: encrypt(pt)} */
+static int reply(struct sim_wallet_eng *e, const uint8_t *pt, size_t ptlen, int status,
+                 uint8_t **out, size_t *out_len)
 {
-	uint8_t *ct = NULL, *sd = NULL;
-	size_t ctlen = 0, sdlen = 0;
+	uint8_t *ct = NULL;
+	size_t ctlen = 0;
 	int r;
 
-	if (pt != NULL && (r = mn_mdoc_session_encrypt(w->sess, pt, ptlen, &ct, &ctlen)) != MN_OK)
+	if (pt != NULL && (r = mn_mdoc_session_encrypt(e->sess, pt, ptlen, &ct, &ctlen)) != MN_OK)
 		goto out;
-	if ((r = mn_mdoc_session_data_build(ct, ctlen, pt != NULL ? MN_MDOC_STATUS_NONE : status,
-	                                    &sd, &sdlen)) != MN_OK)
-		goto out;
-	free(w->out);
-	w->out = NULL;
-	w->out_off = 0;
-	r = mn_nfc_do53_wrap(sd, sdlen, &w->out, &w->out_len);
+	r = mn_mdoc_session_data_build(ct, ctlen, pt != NULL ? MN_MDOC_STATUS_NONE : status, out,
+	                               out_len);
 out:
 	free(ct);
-	free(sd);
 	return r;
 }
 
-static int on_message(struct sim_wallet *w, const uint8_t *msg, size_t len)
+/* one SessionEstablishment / SessionData in, one SessionData out (the wallet locked) */
+static int on_message(struct sim_wallet *w, struct sim_wallet_eng *e, const uint8_t *msg,
+                      size_t len, uint8_t **out, size_t *out_len, unsigned *flags)
 {
 	const uint8_t *ek, *data;
 	size_t eklen, dlen, ptlen = 0, rlen = 0;
@@ -1132,51 +1336,56 @@ static int on_message(struct sim_wallet *w, const uint8_t *msg, size_t len)
 	cbor_item_t *st = NULL, *stb = NULL;
 	int status, r;
 
-	if (w->ended)
+	*flags = 0;
+	if (e->ended || e->edev == NULL)
 		return MN_ERR_FORMAT;
-	if (w->sess == NULL) {
+	if (e->sess == NULL) {
 		if ((r = mn_mdoc_session_establishment_parse(msg, len, &ek, &eklen, &data,
 		                                             &dlen)) != MN_OK)
 			goto out;
 		r = MN_ERR_NOMEM;
-		if ((st = session_transcript(w, ek, eklen)) == NULL || (stb = tag24(st)) == NULL ||
-		    serialize(stb, &w->st, &w->st_len) != MN_OK)
+		if ((st = session_transcript(e, ek, eklen)) == NULL || (stb = tag24(st)) == NULL ||
+		    serialize(stb, &e->st, &e->st_len) != MN_OK)
 			goto out;
-		if ((r = mn_mdoc_session_new_role(MN_MDOC_ROLE_MDOC, w->edev, ek, eklen, w->st,
-		                                  w->st_len, &w->sess)) != MN_OK)
+		if ((r = mn_mdoc_session_new_role(MN_MDOC_ROLE_MDOC, e->edev, ek, eklen, e->st,
+		                                  e->st_len, &e->sess)) != MN_OK)
 			goto out;
 		if (w->o.device_mac &&
-		    (r = mn_mdoc_cose_key_parse(ek, eklen, &w->ereader)) != MN_OK)
+		    (r = mn_mdoc_cose_key_parse(ek, eklen, &e->ereader)) != MN_OK)
 			goto out;
 	} else {
 		if ((r = mn_mdoc_session_data_parse(msg, len, &data, &dlen, &status)) != MN_OK)
 			goto out;
 		if (data == NULL) { /* the reader ends the session */
-			w->ended = 1;
-			r = reply(w, NULL, 0, MN_MDOC_STATUS_TERMINATION);
+			e->ended = 1;
+			*flags = SIM_WALLET_MSG_END | SIM_WALLET_MSG_READER_END;
+			r = reply(e, NULL, 0, MN_MDOC_STATUS_TERMINATION, out, out_len);
 			goto out;
 		}
 	}
-	if (mn_mdoc_session_decrypt(w->sess, data, dlen, &pt, &ptlen) != MN_OK) {
-		w->ended = 1;
-		r = reply(w, NULL, 0, MN_MDOC_STATUS_ENCRYPTION);
+	if (mn_mdoc_session_decrypt(e->sess, data, dlen, &pt, &ptlen) != MN_OK) {
+		e->ended = 1;
+		*flags = SIM_WALLET_MSG_END;
+		r = reply(e, NULL, 0, MN_MDOC_STATUS_ENCRYPTION, out, out_len);
 		goto out;
 	}
 	if (!w->o.biometric_ok) { /* the user did not pass Face ID: nothing is released */
 		fprintf(stderr, "mynumber-sim: user verification failed, ending the session\n");
-		w->ended = 1;
-		r = reply(w, NULL, 0, MN_MDOC_STATUS_TERMINATION);
+		e->ended = 1;
+		*flags = SIM_WALLET_MSG_END;
+		r = reply(e, NULL, 0, MN_MDOC_STATUS_TERMINATION, out, out_len);
 		goto out;
 	}
 	if (w->o.replay != NULL ? replay_load(w->o.replay, &resp, &rlen) != MN_OK
-	                        : device_response(w, pt, ptlen, &resp, &rlen) != MN_OK) {
-		w->ended = 1;
-		r = reply(w, NULL, 0, MN_MDOC_STATUS_CBOR);
+	                        : device_response(w, e, pt, ptlen, &resp, &rlen) != MN_OK) {
+		e->ended = 1;
+		*flags = SIM_WALLET_MSG_END;
+		r = reply(e, NULL, 0, MN_MDOC_STATUS_CBOR, out, out_len);
 		goto out;
 	}
 	if (w->o.record != NULL)
 		record_save(w->o.record, resp, rlen);
-	r = reply(w, resp, rlen, 0);
+	r = reply(e, resp, rlen, 0, out, out_len);
 out:
 	if (st != NULL)
 		cbor_decref(&st);
@@ -1186,6 +1395,39 @@ out:
 		explicit_bzero(pt, ptlen);
 	free(pt);
 	free(resp);
+	return r;
+}
+
+int sim_wallet_message(struct sim_wallet *w, struct sim_wallet_eng *e, const uint8_t *msg,
+                       size_t len, uint8_t **out, size_t *out_len, unsigned *flags)
+{
+	int r;
+
+	if (w == NULL || e == NULL || msg == NULL || out == NULL || out_len == NULL ||
+	    flags == NULL)
+		return MN_ERR_INVALID_ARG;
+	pthread_mutex_lock(&w->lock);
+	r = on_message(w, e, msg, len, out, out_len, flags);
+	pthread_mutex_unlock(&w->lock);
+	return r;
+}
+
+/* the NFC side: one message from ENVELOPE, its answer DO'53'-wrapped into w->out */
+static int on_nfc_message(struct sim_wallet *w, const uint8_t *msg, size_t len)
+{
+	uint8_t *sd = NULL;
+	size_t sdlen = 0;
+	unsigned flags;
+	int r;
+
+	if ((r = on_message(w, &w->eng, msg, len, &sd, &sdlen, &flags)) != MN_OK)
+		goto out;
+	free(w->out);
+	w->out = NULL;
+	w->out_off = 0;
+	r = mn_nfc_do53_wrap(sd, sdlen, &w->out, &w->out_len);
+out:
+	free(sd);
 	return r;
 }
 
@@ -1373,7 +1615,7 @@ static uint16_t dispatch(struct sim_wallet *w, const struct capdu *c, uint8_t *o
 		w->in_len = 0;
 		if (mn_nfc_do53_unwrap(w->in, k, &val, &vlen) != MN_OK)
 			return 0x6A80;
-		if (on_message(w, val, vlen) != MN_OK)
+		if (on_nfc_message(w, val, vlen) != MN_OK)
 			return 0x6F00;
 		return send_out(w, c->le, out, n);
 	}
@@ -1385,15 +1627,13 @@ static uint16_t dispatch(struct sim_wallet *w, const struct capdu *c, uint8_t *o
 	return 0x6D00;
 }
 
-int sim_wallet_apdu(struct sim_wallet *w, const uint8_t *in, size_t in_len, uint8_t *out,
-                    size_t *out_len)
+static int wallet_apdu(struct sim_wallet *w, const uint8_t *in, size_t in_len, uint8_t *out,
+                       size_t *out_len)
 {
 	struct capdu c;
 	size_t n = 0;
 	uint16_t sw;
 
-	if (w == NULL || in == NULL || out == NULL || out_len == NULL)
-		return MN_ERR_INVALID_ARG;
 	if (w->gone)
 		return MN_ERR_TOKEN_REMOVED;
 	if (w->app == APP_MDOC && w->o.absent_after > 0 && ++w->apdus > w->o.absent_after) {
@@ -1411,4 +1651,17 @@ int sim_wallet_apdu(struct sim_wallet *w, const uint8_t *in, size_t in_len, uint
 	out[n + 1] = (uint8_t)sw;
 	*out_len = n + 2;
 	return MN_OK;
+}
+
+int sim_wallet_apdu(struct sim_wallet *w, const uint8_t *in, size_t in_len, uint8_t *out,
+                    size_t *out_len)
+{
+	int r;
+
+	if (w == NULL || in == NULL || out == NULL || out_len == NULL)
+		return MN_ERR_INVALID_ARG;
+	pthread_mutex_lock(&w->lock);
+	r = wallet_apdu(w, in, in_len, out, out_len);
+	pthread_mutex_unlock(&w->lock);
+	return r;
 }

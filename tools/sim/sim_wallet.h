@@ -5,6 +5,11 @@
  *
  * sim_wallet_init.c  "init --profile wallet": test IACA + DS, device key, wallet.conf
  * sim_wallet.c       the phone: NDEF tag, handover, session, DeviceResponse
+ * sim_ble.c          BLE data retrieval: a fake org.bluez on a private D-Bus bus, the phone as
+ *                    the BLE central (sim_ble.h)
+ *
+ * Threads: the vpcd loop and the BLE thread share one wallet; every function below that takes
+ * a struct sim_wallet locks it.
  */
 #ifndef MN_SIM_WALLET_H
 #define MN_SIM_WALLET_H
@@ -20,6 +25,13 @@
 
 struct sim_card;
 
+/* the carriers of the Handover Select */
+enum sim_carrier {
+	SIM_CARRIER_NFC = 0, /* NFC data retrieval only (default) */
+	SIM_CARRIER_BLE,     /* only BLE, LE Role central only, no UUID (like Apple Wallet) */
+	SIM_CARRIER_BOTH,    /* NFC, then BLE */
+};
+
 struct sim_wallet_init_opts {
 	long valid_days; /* MSO validity from now (default 30) */
 	int expired;     /* MSO valid from -30 days until -1 day */
@@ -33,6 +45,7 @@ struct sim_wallet_run_opts {
 	const char *record;  /* write each DeviceResponse sent (plaintext) to this file */
 	const char *replay;  /* send this file's DeviceResponse instead of a fresh one */
 	const char *doctype; /* NULL: SIM_WALLET_DOCTYPE; else answer with this document type */
+	enum sim_carrier carrier;
 };
 
 int sim_wallet_init(const char *dir, const struct sim_wallet_init_opts *opts);
@@ -51,5 +64,36 @@ void sim_wallet_reset(struct sim_wallet *w);
  */
 int sim_wallet_apdu(struct sim_wallet *w, const uint8_t *in, size_t in_len, uint8_t *out,
                     size_t *out_len);
+
+/*
+ * One engagement (DeviceEngagement, Hs, Hr) and the session run on it. The NFC side has its
+ * own; when the wallet offers BLE and a Handover Request names a BLE UUID, a copy waits for the
+ * BLE central (sim_wallet_ble_take).
+ */
+struct sim_wallet_eng;
+
+void sim_wallet_eng_free(struct sim_wallet_eng **e);
+
+/*
+ * Take the engagement waiting for BLE if the reader's Handover Request named uuid (16 bytes,
+ * big-endian) and it is at most max_age_s old (0: any age). MN_ERR_NOT_FOUND otherwise.
+ */
+int sim_wallet_ble_take(struct sim_wallet *w, const uint8_t uuid[16], long max_age_s,
+                        struct sim_wallet_eng **ret);
+/* The UUID of the engagement waiting for BLE; MN_ERR_NOT_FOUND when none waits. */
+int sim_wallet_ble_pending_uuid(struct sim_wallet *w, uint8_t uuid[16]);
+/* The Ident characteristic value of an engagement (mn_mdoc_ble_ident over EDeviceKeyBytes). */
+int sim_wallet_eng_ident(const struct sim_wallet_eng *e, uint8_t ident[16]);
+
+#define SIM_WALLET_MSG_END        1u /* the session is over after this answer */
+#define SIM_WALLET_MSG_READER_END 2u /* the reader ended it (SessionData status 20) */
+
+/*
+ * The mdoc side of one message, shared by NFC (ENVELOPE) and BLE: a SessionEstablishment (no
+ * session yet) or SessionData in, the SessionData answer out (*out free()d by the caller), with
+ * the simulated user verification, status 10/11/20 answers and --record/--replay as for NFC.
+ */
+int sim_wallet_message(struct sim_wallet *w, struct sim_wallet_eng *e, const uint8_t *msg,
+                       size_t len, uint8_t **out, size_t *out_len, unsigned *flags);
 
 #endif
