@@ -1,8 +1,11 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <stdarg.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -224,7 +227,12 @@ static enum mn_result get_cert(struct flow *f)
 		return MN_RES_OK; /* enrollment reads it after the PIN */
 	if (r != MN_OK) {
 		debug(f, "reading the auth certificate: %s", mn_strerror(r));
-		say(f, 1, _("The card's certificate could not be read."));
+		if (r == MN_ERR_TOKEN_REMOVED) /* not a bad certificate: the card went away */
+			say(f, 1,
+			    _("The card was removed. Hold it over the reader until the login "
+			      "completes."));
+		else
+			say(f, 1, _("The card's certificate could not be read."));
 		return MN_RES_AUTH_ERR;
 	}
 	r = mn_cert_from_der(der, len, &f->cert);
@@ -417,11 +425,43 @@ static enum mn_result check_tries(struct flow *f)
 	return MN_RES_OK;
 }
 
+/*
+ * The PIN guard (check_tries) must see the counter the VERIFY will meet. Concurrent logins on
+ * this host each run their own helper: they are serialised from reading the tries left to
+ * the VERIFY by an exclusive lock on the state directory (best effort: without one, no lock).
+ * The cold path reads the tries again under the lock; the warm path holds it around its one
+ * PC/SC transaction (taken before the transaction begins, so the order is always lock, card).
+ */
+static int pin_lock(const struct flow *f)
+{
+	const char *dir = conf_str(f, "", "state_dir");
+	int fd;
+
+	if (dir[0] == '\0' || (mkdir(dir, 0700) != 0 && errno != EEXIST))
+		return -1;
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return -1;
+	while (flock(fd, LOCK_EX) != 0) {
+		if (errno != EINTR) {
+			close(fd);
+			return -1;
+		}
+	}
+	return fd;
+}
+
+static void pin_unlock(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
 static enum mn_result pin_login(struct flow *f)
 {
 	char pin[PIN_BUF], prompt[MSG_BUF];
 	enum mn_result res = MN_RES_AUTH_ERR;
-	int n, r;
+	int n, r, lock = -1;
 
 	snprintf(prompt, sizeof(prompt),
 	         dngettext(MN_TEXTDOMAIN, "My Number card PIN (%d try left): ",
@@ -436,7 +476,15 @@ static enum mn_result pin_login(struct flow *f)
 		say(f, 1, _("The PIN is 4 digits. Nothing was sent to the card."));
 		goto out;
 	}
+	if (f->pc == NULL) {
+		/* another login may have spent tries since they were read: read them again */
+		lock = pin_lock(f);
+		if (tok_tries(f) == MN_OK && (res = check_tries(f)) != MN_RES_OK)
+			goto out;
+		res = MN_RES_AUTH_ERR;
+	}
 	r = tok_login(f, pin, (size_t)n);
+	pin_unlock(&lock);
 	explicit_bzero(pin, sizeof(pin));
 	if (r == MN_OK) {
 		res = MN_RES_OK;
@@ -464,6 +512,7 @@ static enum mn_result pin_login(struct flow *f)
 		say(f, 1, _("The card did not accept the login."));
 	}
 out:
+	pin_unlock(&lock);
 	explicit_bzero(pin, sizeof(pin));
 	return res;
 }
@@ -594,7 +643,7 @@ static int run_warm(struct flow *f)
 	struct mn_insertion now;
 	char path[4096];
 	enum mn_result res;
-	int r, allow_phone = 1;
+	int r, allow_phone = 1, lock = -1;
 
 	if (f->mode != MN_AUTH_LOGIN || !warm_path(f, path, sizeof(path)) ||
 	    mn_warm_load(path, &w) != MN_OK || mn_pcsc_insertion(w.ins.reader, &now) != MN_OK ||
@@ -611,8 +660,11 @@ static int run_warm(struct flow *f)
 	ask_for_token(f);
 	if ((res = check_cert(f)) != MN_RES_OK)
 		return (int)res;
-	if (mn_pcsc_open(now.reader, &f->pc) != MN_OK)
+	lock = pin_lock(f);
+	if (mn_pcsc_open(now.reader, &f->pc) != MN_OK) {
+		pin_unlock(&lock);
 		return NOT_WARM;
+	}
 	r = mn_pcsc_select_auth(f->pc);
 	if (r == MN_OK) {
 		memset(&f->tok, 0, sizeof(f->tok));
@@ -624,12 +676,14 @@ static int run_warm(struct flow *f)
 	}
 	if (r != MN_OK) {
 		mn_pcsc_close(&f->pc, 0);
+		pin_unlock(&lock);
 		return NOT_WARM;
 	}
 	if ((res = check_tries(f)) == MN_RES_OK && (res = pin_login(f)) == MN_RES_OK)
 		res = prove(f);
 	/* the reset clears the card's security status: the warm path's logout */
 	mn_pcsc_close(&f->pc, 1);
+	pin_unlock(&lock);
 	return (int)res;
 }
 

@@ -718,9 +718,39 @@ static int check_together(const struct mn_conf *c, const char *path, char *err, 
 	return MN_OK;
 }
 
-int mn_conf_load(const char *path, struct mn_conf **ret, char *err, size_t errlen)
+int mn_conf_parse(const char *name, const char *buf, size_t len, struct mn_conf **ret, char *err,
+                  size_t errlen)
 {
 	struct mn_conf *c = NULL;
+	int r;
+
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
+	if (name == NULL || (buf == NULL && len > 0) || ret == NULL) {
+		mn_errf(err, errlen, "invalid argument");
+		return MN_ERR_INVALID_ARG;
+	}
+	if (len > CONF_MAX_SIZE) {
+		mn_errf(err, errlen, "%s: larger than %d bytes", name, CONF_MAX_SIZE);
+		return MN_ERR_TOO_LARGE;
+	}
+	if ((r = mn_conf_new(&c)) != MN_OK)
+		goto out;
+	if ((r = parse_conf(c, name, buf, len, err, errlen)) != MN_OK)
+		goto out;
+	if ((r = check_together(c, name, err, errlen)) != MN_OK)
+		goto out;
+	*ret = c;
+	c = NULL;
+out:
+	if (r == MN_ERR_NOMEM)
+		mn_errf(err, errlen, "%s: out of memory", name);
+	mn_conf_free(&c);
+	return r;
+}
+
+int mn_conf_load(const char *path, struct mn_conf **ret, char *err, size_t errlen)
+{
 	char *buf = NULL;
 	size_t len = 0;
 	int r;
@@ -729,23 +759,14 @@ int mn_conf_load(const char *path, struct mn_conf **ret, char *err, size_t errle
 		err[0] = '\0';
 	if (path == NULL || ret == NULL) {
 		mn_errf(err, errlen, "invalid argument");
-		r = MN_ERR_INVALID_ARG;
-		goto out;
+		return MN_ERR_INVALID_ARG;
 	}
-	if ((r = read_conf_file(path, &buf, &len, err, errlen)) != MN_OK)
-		goto out;
-	if ((r = mn_conf_new(&c)) != MN_OK)
-		goto out;
-	if ((r = parse_conf(c, path, buf, len, err, errlen)) != MN_OK)
-		goto out;
-	if ((r = check_together(c, path, err, errlen)) != MN_OK)
-		goto out;
-	*ret = c;
-	c = NULL;
-out:
-	if (r == MN_ERR_NOMEM)
-		mn_errf(err, errlen, "%s: out of memory", path != NULL ? path : "");
-	mn_conf_free(&c);
+	if ((r = read_conf_file(path, &buf, &len, err, errlen)) != MN_OK) {
+		if (r == MN_ERR_NOMEM)
+			mn_errf(err, errlen, "%s: out of memory", path);
+		return r;
+	}
+	r = mn_conf_parse(path, buf, len, ret, err, errlen);
 	free(buf);
 	return r;
 }

@@ -80,6 +80,13 @@ struct mn_conf;
  */
 int mn_conf_load(const char *path, struct mn_conf **ret, char *err, size_t errlen);
 
+/*
+ * Parse a configuration held in memory (buf[0..len), at most the size mn_conf_load accepts),
+ * as mn_conf_load does after reading the file; name is used in the messages.
+ */
+int mn_conf_parse(const char *name, const char *buf, size_t len, struct mn_conf **ret, char *err,
+                  size_t errlen);
+
 /* Defaults only (no file). */
 int mn_conf_new(struct mn_conf **ret);
 

@@ -1,3 +1,6 @@
+#include <sys/prctl.h>
+#include <sys/resource.h>
+
 #include "mn_err.h"
 #include "mn_pin.h"
 
@@ -49,4 +52,16 @@ int mn_pin_check_new_sign(const uint8_t *pw, size_t len)
 			return MN_ERR_PIN_FORMAT;
 	}
 	return letters && digits ? MN_OK : MN_ERR_PIN_FORMAT;
+}
+
+int mn_pin_protect_process(void)
+{
+	struct rlimit zero = {0, 0};
+	int r = MN_OK;
+
+	if (setrlimit(RLIMIT_CORE, &zero) != 0)
+		r = MN_ERR_IO;
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+		r = MN_ERR_IO;
+	return r;
 }

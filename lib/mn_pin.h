@@ -27,4 +27,13 @@ int mn_pin_normalize_sign(const uint8_t *pw, size_t len, uint8_t *out, size_t ca
  */
 int mn_pin_check_new_sign(const uint8_t *pw, size_t len);
 
+/*
+ * Keep a process that will hold a PIN or password out of core dumps: RLIMIT_CORE 0 and
+ * PR_SET_DUMPABLE 0 (no core file; /proc/PID/mem and ptrace closed to same-uid processes
+ * without CAP_SYS_PTRACE). Called first thing by mynumber-helper and by the mynumber commands
+ * that read a PIN or password. MN_ERR_IO when either call failed (the caller goes on: the
+ * buffers are wiped after use in any case). PIN buffers are not mlock()ed: doc/secrets.md.
+ */
+int mn_pin_protect_process(void);
+
 #endif

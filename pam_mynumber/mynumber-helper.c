@@ -24,6 +24,7 @@
 #include "mn_enroll.h"
 #include "mn_err.h"
 #include "mn_msg.h"
+#include "mn_pin.h"
 #include "mn_proto.h"
 #include "mn_store.h"
 #include "mn_storesrc.h"
@@ -102,6 +103,8 @@ int main(int argc, char **argv)
 	char err[1024];
 	int i, rc, r;
 
+	/* the PIN passes through this process: no core file, not dumpable, before anything */
+	mn_pin_protect_process();
 	umask(077);
 	setlocale(LC_ALL, "");
 	if (argc < 4) {

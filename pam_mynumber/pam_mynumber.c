@@ -280,6 +280,10 @@ static int run_helper(pam_handle_t *pamh, const struct args *a, const char *mode
 				pam_syslog(pamh, LOG_DEBUG, "%s", buf);
 		} else if (type == MN_FR_PROMPT) {
 			if (relay_prompt(pamh, fd, buf) != MN_OK) {
+				/* the helper went away while the user answered its prompt */
+				pam_syslog(pamh, LOG_ERR,
+				           "helper ended without a decision (at its prompt)");
+				pam_error(pamh, "%s", _("Internal error in the My Number login."));
 				killed = 1;
 				pam = PAM_SYSTEM_ERR;
 				break;
@@ -321,8 +325,14 @@ static int get_user(pam_handle_t *pamh, const char **user)
 	int r;
 
 	r = pam_get_user(pamh, user, NULL);
-	if (r != PAM_SUCCESS)
-		return r == PAM_CONV_AGAIN ? PAM_INCOMPLETE : PAM_USER_UNKNOWN;
+	if (r == PAM_CONV_AGAIN)
+		return PAM_INCOMPLETE;
+	if (r != PAM_SUCCESS) {
+		/* the name could not be obtained (PAM_CONV_ERR, PAM_BUF_ERR, PAM_SYSTEM_ERR, ...):
+		 * that error, not PAM_USER_UNKNOWN, which sshd's account stack ignores */
+		pam_syslog(pamh, LOG_ERR, "cannot get the user name: %s", pam_strerror(pamh, r));
+		return r == PAM_IGNORE ? PAM_SERVICE_ERR : r;
+	}
 	if (*user == NULL || **user == '\0')
 		return PAM_USER_UNKNOWN;
 	if (getpwnam_r(*user, &pw, buf, sizeof(buf), &res) != 0 || res == NULL) {

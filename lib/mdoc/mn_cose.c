@@ -159,6 +159,16 @@ out:
 	return r;
 }
 
+/*
+ * A CBOR null. Not cbor_is_null() alone: libcbor asserts (aborts) when that is asked of a
+ * float, and the payload slot of a detached COSE_Sign1 / COSE_Mac0 is the sender's to fill.
+ */
+static int is_null(const cbor_item_t *item)
+{
+	return item != NULL && cbor_isa_float_ctrl(item) && cbor_float_ctrl_is_ctrl(item) &&
+	       cbor_is_null(item);
+}
+
 int mn_cose_sign1_verify(const cbor_item_t *sign1, const uint8_t *detached, size_t dlen,
                          EVP_PKEY *pub, char *why, size_t whylen)
 {
@@ -191,7 +201,7 @@ int mn_cose_sign1_verify(const cbor_item_t *sign1, const uint8_t *detached, size
 		return say(why, whylen, MN_ERR_UNSUPPORTED,
 		           "COSE_Sign1 alg unsupported or not matching the key's curve");
 	if (detached != NULL) {
-		if (!cbor_is_null(pay))
+		if (!is_null(pay))
 			return say(why, whylen, MN_ERR_FORMAT,
 			           "detached COSE_Sign1 carries a payload");
 		payload = detached;
@@ -250,7 +260,7 @@ int mn_cose_mac0_verify(const cbor_item_t *mac0, const uint8_t *detached, size_t
 	prot = arr_at(mac0, 0);
 	pay = arr_at(mac0, 2);
 	tag = arr_at(mac0, 3);
-	if (!cbor_is_null(pay))
+	if (!is_null(pay))
 		return say(why, whylen, MN_ERR_FORMAT, "detached COSE_Mac0 carries a payload");
 	if (!cbor_isa_bytestring(tag) || !cbor_bytestring_is_definite(tag) ||
 	    cbor_bytestring_length(tag) != 32)

@@ -180,7 +180,9 @@ int mn_pcsc_apdu_transmit(void *ctx, const uint8_t *capdu, size_t clen, uint8_t 
 		}
 		goto out;
 	}
-	rc = MN_ERR_FORMAT;
+	/* no bytes at all, not even a status word: the phone left the field (vpcd and some
+	 * contactless readers answer an absent target this way) */
+	rc = n == 0 ? MN_ERR_TOKEN_REMOVED : MN_ERR_FORMAT;
 	if (n < 2 || n > rcap)
 		goto out;
 	*rlen = n;

@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "mn_err.h"
 #include "mn_msg.h"
+#include "mn_pin.h"
 #include "mn_store.h"
 #include "mn_storesrc.h"
 
@@ -115,9 +116,11 @@ int main(int argc, char **argv)
 		setenv("OPENSC_CONF", v, 1);
 	argc -= i;
 	argv += i;
-	if (strcmp(cmd, "enroll") == 0)
+	if (strcmp(cmd, "enroll") == 0) {
+		/* enroll reads the card PIN and, with --renew, the account password */
+		mn_pin_protect_process();
 		rc = cmd_enroll(&c, argc, argv);
-	else if (strcmp(cmd, "list") == 0)
+	} else if (strcmp(cmd, "list") == 0)
 		rc = cmd_list(&c, argc, argv);
 	else if (strcmp(cmd, "remove") == 0)
 		rc = cmd_remove(&c, argc, argv);

@@ -47,6 +47,7 @@ static int tty_ask(void *ctx, const char *prompt, char *buf, size_t cap)
 		}
 		buf[n++] = ch;
 	}
+	explicit_bzero(&ch, sizeof(ch)); /* the last character read (of the PIN at EOF) */
 	if (restore) {
 		tcsetattr(fd, TCSAFLUSH, &old);
 		if (write(fd, "\n", 1) < 0)

@@ -762,9 +762,11 @@ static void put_rec(uint8_t *buf, size_t *off, uint8_t flags, uint8_t tnf, const
 		buf[p++] = (uint8_t)il;
 	memcpy(buf + p, type, tl);
 	p += tl;
-	memcpy(buf + p, id, il);
+	if (il > 0) /* memcpy from NULL is undefined even for 0 bytes */
+		memcpy(buf + p, id, il);
 	p += il;
-	memcpy(buf + p, pl, pl_len);
+	if (pl_len > 0)
+		memcpy(buf + p, pl, pl_len);
 	*off = p + pl_len;
 }
 
