@@ -32,6 +32,11 @@ if [ "${MN_IN_NS:-}" != 1 ]; then
 fi
 
 SIM=$MN_TOP_BUILDDIR/tools/mynumber-sim
+# tests/sanitize/run-*.sh: MN_WRAPPERS is a directory of wrapper scripts (valgrind, sanitizer
+# options) standing in for our programs; MN_VALGRIND=1 makes every wait longer
+[ -x "${MN_WRAPPERS:-/nonexistent}/mynumber-sim" ] && SIM=$MN_WRAPPERS/mynumber-sim
+MN_WAIT_SCALE=1
+[ "${MN_VALGRIND:-}" = 1 ] && MN_WAIT_SCALE=${MN_VALGRIND_WAIT_SCALE:-6}
 APDU=$MN_TOP_BUILDDIR/tests/pcsc-apdu
 DRIVER_SO=$MN_TOP_BUILDDIR/opensc-driver/.libs/mynumber_opensc.so
 P11=$MN_PKCS11_MODULE
@@ -64,7 +69,7 @@ trap 'exit 130' INT TERM
 # wait_until SECONDS COMMAND...: poll every 0.1 s
 wait_until()
 {
-	_wu_n=$(($1 * 10))
+	_wu_n=$(($1 * 10 * MN_WAIT_SCALE))
 	shift
 	while [ "$_wu_n" -gt 0 ]; do
 		"$@" >/dev/null 2>&1 && return 0
@@ -130,7 +135,7 @@ mn_card_start()
 {
 	_name=$1
 	shift
-	"$SIM" run --connect-timeout 25 ${MN_SIM_OPTS:-} --apdu-log "$T/$_name.apdu" "$@" "$T/$_name" >>"$T/$_name.sim.log" 2>&1 &
+	"$SIM" run --connect-timeout $((25 * MN_WAIT_SCALE)) ${MN_SIM_OPTS:-} --apdu-log "$T/$_name.apdu" "$@" "$T/$_name" >>"$T/$_name.sim.log" 2>&1 &
 	SIM_PID=$!
 	if ! wait_until 30 reader_has_card; then
 		FAIL=$((FAIL + 1))

@@ -4,6 +4,8 @@
 PAM_SO=$MN_TOP_BUILDDIR/pam_mynumber/.libs/pam_mynumber.so
 HELPER=$MN_TOP_BUILDDIR/pam_mynumber/mynumber-helper
 MYNUMBER=$MN_TOP_BUILDDIR/tools/mynumber
+[ -x "${MN_WRAPPERS:-/nonexistent}/mynumber-helper" ] && HELPER=$MN_WRAPPERS/mynumber-helper
+[ -x "${MN_WRAPPERS:-/nonexistent}/mynumber" ] && MYNUMBER=$MN_WRAPPERS/mynumber
 MULTIARCH=$(gcc -print-multiarch 2>/dev/null)
 PAM_MATRIX=$(ls /usr/lib/"$MULTIARCH"/pam_wrapper/pam_matrix.so 2>/dev/null | head -n 1)
 ETC=$T/etc
@@ -47,7 +49,7 @@ pkcs11_module = $P11
 opensc_conf = $ETC/opensc.conf
 helper = $HELPER
 locale_dir = $MN_TOP_BUILDDIR/locale
-card_wait = ${MN_CARD_WAIT:-10}
+card_wait = ${MN_CARD_WAIT:-$((10 * ${MN_WAIT_SCALE:-1}))}
 state_dir = $T/state
 warm_login = ${MN_WARM:-yes}
 min_pin_tries = 2

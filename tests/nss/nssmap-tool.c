@@ -38,8 +38,8 @@ static int cmd_write(const char *out, time_t expires)
 	struct mn_nss_user *u = NULL;
 	struct mn_nss_group *g = NULL;
 	size_t nu = 0, ng = 0, cap_u = 0, cap_g = 0;
-	char *line = NULL, *f[MAXF], err[256];
-	size_t llen = 0;
+	char *line = NULL, *f[MAXF], err[256], **copies = NULL;
+	size_t llen = 0, ncopies = 0, cap_c = 0, i;
 	ssize_t n;
 	int r = 1;
 
@@ -49,7 +49,16 @@ static int cmd_write(const char *out, time_t expires)
 			line[--n] = '\0';
 		if (n == 0 || line[0] == '#')
 			continue;
-		nf = split(strdup(line), f, MAXF, '\t');
+		if (ncopies == cap_c) {
+			char **c = realloc(copies, (cap_c = cap_c * 2 + 16) * sizeof(*c));
+			if (c == NULL)
+				goto out;
+			copies = c;
+		}
+		/* the fields point into this copy, kept until the map is written */
+		if ((copies[ncopies] = strdup(line)) == NULL)
+			goto out;
+		nf = split(copies[ncopies++], f, MAXF, '\t');
 		if (strcmp(f[0], "u") == 0 && nf == 7) {
 			if (nu == cap_u &&
 			    (u = realloc(u, (cap_u = cap_u * 2 + 16) * sizeof(*u))) == NULL)
@@ -68,8 +77,10 @@ static int cmd_write(const char *out, time_t expires)
 			if (f[3][0] != '\0')
 				nm = (size_t)split(f[3], m, (int)strlen(f[3]) + 1, ',');
 			if (ng == cap_g &&
-			    (g = realloc(g, (cap_g = cap_g * 2 + 16) * sizeof(*g))) == NULL)
+			    (g = realloc(g, (cap_g = cap_g * 2 + 16) * sizeof(*g))) == NULL) {
+				free(m);
 				goto out;
+			}
 			g[ng++] = (struct mn_nss_group){f[1], (uint32_t)strtoul(f[2], NULL, 10),
 			                                (const char *const *)m, nm};
 		} else {
@@ -82,8 +93,15 @@ static int cmd_write(const char *out, time_t expires)
 		r = 1;
 	}
 out:
+	for (i = 0; i < ng; i++)
+		free((void *)g[i].members);
+	free(g);
+	free(u);
+	for (i = 0; i < ncopies; i++)
+		free(copies[i]);
+	free(copies);
 	free(line);
-	return r; /* the strings are left to exit */
+	return r;
 }
 
 static int cmd_check(const char *path)
@@ -112,24 +130,24 @@ static int cmd_gen(size_t n, const char *out, const char *passwd)
 	int r = 1;
 
 	if (u == NULL || g == NULL || mem == NULL)
-		return 1;
+		goto out;
 	for (i = 0; i < n; i++) {
 		if (asprintf(&s, "mn%06zu", i) < 0)
-			return 1;
+			goto out;
 		u[i].name = mem[i] = s;
 		u[i].uid = (uint32_t)(200000 + i);
 		u[i].gid = (uint32_t)(300000 + i / 100);
 		if (asprintf(&s, "Managed User %zu", i) < 0)
-			return 1;
+			goto out;
 		u[i].gecos = s;
 		if (asprintf(&s, "/home/mn%06zu", i) < 0)
-			return 1;
+			goto out;
 		u[i].home = s;
 		u[i].shell = "/bin/bash";
 	}
 	for (i = 0; i < ng; i++) {
 		if (asprintf(&s, "g%04zu", i) < 0)
-			return 1;
+			goto out;
 		g[i].name = s;
 		g[i].gid = (uint32_t)(300000 + i);
 		g[i].members = mem + i * 100;
@@ -137,18 +155,33 @@ static int cmd_gen(size_t n, const char *out, const char *passwd)
 	}
 	if ((r = mn_nssmap_write(out, u, n, g, ng, 0, err, sizeof(err))) != 0) {
 		fprintf(stderr, "%s (%s)\n", err, mn_strerror(r));
-		return 1;
+		r = 1;
+		goto out;
 	}
+	r = 1;
 	if (passwd != NULL) {
 		if ((pf = fopen(passwd, "w")) == NULL)
-			return 1;
+			goto out;
 		for (i = 0; i < n; i++)
 			fprintf(pf, "%s:x:%u:%u:%s:%s:%s\n", u[i].name, u[i].uid, u[i].gid,
 			        u[i].gecos, u[i].home, u[i].shell);
 		if (fclose(pf) != 0)
-			return 1;
+			goto out;
 	}
-	return 0;
+	r = 0;
+out:
+	/* calloc'ed arrays: the unset entries are NULL */
+	for (i = 0; u != NULL && i < n; i++) {
+		free((void *)u[i].name);
+		free((void *)u[i].gecos);
+		free((void *)u[i].home);
+	}
+	for (i = 0; g != NULL && i < ng; i++)
+		free((void *)g[i].name);
+	free(u);
+	free(g);
+	free(mem);
+	return r;
 }
 
 int main(int argc, char **argv)
