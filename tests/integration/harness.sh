@@ -45,7 +45,8 @@ ip link set lo up
 mount -t tmpfs -o mode=0755 tmpfs /run
 
 T=$(mktemp -d /tmp/mn-it.XXXXXX)
-. "$(dirname "$0")/checks.sh"
+# (benches source this file too: find checks.sh from the source tree, not from $0)
+. "${MN_TOP_SRCDIR:-${MN_TOP_BUILDDIR:-$(cd "$(dirname "$0")/../.." && pwd)}}/tests/integration/checks.sh"
 export HOME=$T # OpenSC's file cache and anything else per-user stays in here
 PIDS=""
 SIM_PID=""
