@@ -102,11 +102,18 @@ echo "# ASan/UBSan: make check in $OBJ"
 tstart=$(date +%s)
 status=0
 find tests -name '*.trs' -delete 2>/dev/null # no verdicts left from an earlier selection
-if [ -n "${MN_SAN_TESTS:-}" ]; then
-	make -j"${MN_SAN_JOBS:-2}" check TESTS="$MN_SAN_TESTS" >check.out 2>&1 || status=1
-else
-	make -j"${MN_SAN_JOBS:-2}" check >check.out 2>&1 || status=1
+if [ -z "${MN_SAN_TESTS:-}" ]; then
+	# every test but test-fault-concurrency.sh: its 8 simultaneous pamtester processes, each
+	# slowed by ASan, race in pam_wrapper's per-process copy of the service directory ("no
+	# modules loaded for `mynumber-test' service", seen once in CI); it runs natively in the
+	# main suite
+	MN_SAN_TESTS=$(make -s -f Makefile -f - print-tests <<'EOF' | tr ' ' '\n' | grep -Ev 'test-fault-concurrency\.sh$' | tr '\n' ' '
+print-tests:
+	@echo $(TESTS)
+EOF
+)
 fi
+make -j"${MN_SAN_JOBS:-2}" check TESTS="$MN_SAN_TESTS" >check.out 2>&1 || status=1
 tend=$(date +%s)
 grep -E '^(PASS|FAIL|ERROR|XPASS|SKIP|XFAIL):' check.out
 grep -E '^# (TOTAL|PASS|SKIP|XFAIL|FAIL|XPASS|ERROR)' check.out
