@@ -318,20 +318,31 @@ static int next_id(const struct mn_store *s, unsigned *out)
 }
 
 /* Append *b, taking ownership of its buffers (cleared in *b) on success. */
+/*
+ * Room for one more element in arr (n elements of size elem, capacity *cap): arr itself, or
+ * a reallocated copy of twice the capacity (first when empty), or NULL with arr untouched.
+ */
+static void *grow(void *arr, size_t *cap, size_t n, size_t elem, size_t first)
+{
+	void *np;
+	size_t c;
+
+	if (n < *cap)
+		return arr;
+	c = *cap == 0 ? first : *cap * 2;
+	if (c < *cap || c > (size_t)-1 / elem || (np = realloc(arr, c * elem)) == NULL)
+		return NULL;
+	*cap = c;
+	return np;
+}
+
 static int push(struct mn_store *s, struct mn_binding *b)
 {
-	struct mn_binding *nb;
-	size_t cap;
+	struct mn_binding *nb = grow(s->b, &s->cap, s->n, sizeof(*nb), 8);
 
-	if (s->n == s->cap) {
-		cap = s->cap == 0 ? 8 : s->cap * 2;
-		if (cap > (size_t)-1 / sizeof(*nb))
-			return MN_ERR_NOMEM;
-		if ((nb = realloc(s->b, cap * sizeof(*nb))) == NULL)
-			return MN_ERR_NOMEM;
-		s->b = nb;
-		s->cap = cap;
-	}
+	if (nb == NULL)
+		return MN_ERR_NOMEM;
+	s->b = nb;
 	s->b[s->n++] = *b;
 	b->spki = NULL;
 	b->cert = NULL;
@@ -473,18 +484,11 @@ const struct mn_phone_binding *mn_store_phone_at(const struct mn_store *s, size_
 
 static int phone_push(struct mn_store *s, const struct mn_phone_binding *p)
 {
-	struct mn_phone_binding *np;
-	size_t cap;
+	struct mn_phone_binding *np = grow(s->p, &s->pcap, s->pn, sizeof(*np), 4);
 
-	if (s->pn == s->pcap) {
-		cap = s->pcap == 0 ? 4 : s->pcap * 2;
-		if (cap > (size_t)-1 / sizeof(*np))
-			return MN_ERR_NOMEM;
-		if ((np = realloc(s->p, cap * sizeof(*np))) == NULL)
-			return MN_ERR_NOMEM;
-		s->p = np;
-		s->pcap = cap;
-	}
+	if (np == NULL)
+		return MN_ERR_NOMEM;
+	s->p = np;
 	s->p[s->pn++] = *p;
 	return MN_OK;
 }
@@ -581,18 +585,11 @@ const struct mn_account *mn_store_account_find(const struct mn_store *s, const c
 
 static int account_push(struct mn_store *s, const struct mn_account *a)
 {
-	struct mn_account *na;
-	size_t cap;
+	struct mn_account *na = grow(s->a, &s->acap, s->an, sizeof(*na), 8);
 
-	if (s->an == s->acap) {
-		cap = s->acap == 0 ? 8 : s->acap * 2;
-		if (cap > (size_t)-1 / sizeof(*na))
-			return MN_ERR_NOMEM;
-		if ((na = realloc(s->a, cap * sizeof(*na))) == NULL)
-			return MN_ERR_NOMEM;
-		s->a = na;
-		s->acap = cap;
-	}
+	if (na == NULL)
+		return MN_ERR_NOMEM;
+	s->a = na;
 	s->a[s->an++] = *a;
 	return MN_OK;
 }
@@ -1169,16 +1166,11 @@ static int check_unique(const struct mn_store *s, const unsigned *bl, const unsi
 /* Append line to the growing array *v (count n, capacity *cap). */
 static int push_line(unsigned **v, size_t n, size_t *cap, unsigned line)
 {
-	unsigned *nv;
-	size_t c;
+	unsigned *nv = grow(*v, cap, n, sizeof(*nv), 16);
 
-	if (n == *cap) {
-		c = *cap == 0 ? 16 : *cap * 2;
-		if (c > (size_t)-1 / sizeof(*nv) || (nv = realloc(*v, c * sizeof(*nv))) == NULL)
-			return MN_ERR_NOMEM;
-		*v = nv;
-		*cap = c;
-	}
+	if (nv == NULL)
+		return MN_ERR_NOMEM;
+	*v = nv;
 	(*v)[n] = line;
 	return MN_OK;
 }
